@@ -1,0 +1,5 @@
+"""`python -m ecoradar` runs the CLI."""
+
+from ecoradar.cli import main
+
+main()

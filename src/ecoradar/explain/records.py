@@ -1,0 +1,60 @@
+"""The records root-cause analysis hands to the next stages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class RootCause:
+    """A combination of dimension values and its share of the change being explained."""
+
+    scope: dict[str, str]
+    contribution: float
+    """Share of the total change explained by this element (sums to about 1 over a complete set)."""
+    observed: float | None = None
+    expected: float | None = None
+
+
+@dataclass(frozen=True)
+class MixRateSplit:
+    """The change of a rate metric along one dimension, split into traffic mix and within-segment rates."""
+
+    dimension: str
+    total_change: float
+    mix_effect: float
+    rate_effect: float
+    label: Literal["mix_shift", "rate_change", "mixed"]
+
+
+@dataclass(frozen=True)
+class RelatedEvent:
+    """A calendar event near the change whose scope overlaps the root cause."""
+
+    ts: dt.datetime
+    kind: str
+    name: str
+    scope: dict[str, str]
+    score: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a metric moved in a slice on a day."""
+
+    metric: str
+    scope: dict[str, str]
+    date: dt.date
+    root_causes: list[RootCause] = field(default_factory=list)
+    mix_rate: list[MixRateSplit] = field(default_factory=list)
+    events: list[RelatedEvent] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """'mix_shift' when the strongest split along a dimension is mostly mix, else 'rate_change'."""
+        if not self.mix_rate:
+            return "rate_change"
+        top = max(self.mix_rate, key=lambda s: abs(s.total_change))
+        return top.label

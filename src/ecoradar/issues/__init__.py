@@ -1,0 +1,1 @@
+"""ecoradar.issues stage."""

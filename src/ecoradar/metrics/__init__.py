@@ -1,0 +1,1 @@
+"""ecoradar.metrics stage."""

@@ -1,0 +1,1 @@
+"""ecoradar.simulate stage."""

@@ -1,0 +1,1 @@
+"""ecoradar.web stage."""
