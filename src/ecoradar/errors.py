@@ -28,6 +28,12 @@ class NotFound(EcoradarError, LookupError):
     exit_code = 2
 
 
+class ConflictError(EcoradarError):
+    """Somebody else changed the record since it was read (optimistic locking); reload and retry."""
+
+    exit_code = 3
+
+
 def did_you_mean(value: str, allowed: Iterable[str]) -> str:
     """Return ' (did you mean X?)' for the closest allowed name, or '' when nothing is close."""
     close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)

@@ -53,8 +53,12 @@ class Explanation:
 
     @property
     def label(self) -> str:
-        """'mix_shift' when the strongest split along a dimension is mostly mix, else 'rate_change'."""
+        """The label of the split whose mix effect is largest ('rate_change' without splits).
+
+        Every split decomposes the same total change, so the dimension along which traffic moved most decides:
+        a pure mix shift along one dimension shows as a rate change along the others.
+        """
         if not self.mix_rate:
             return "rate_change"
-        top = max(self.mix_rate, key=lambda s: abs(s.total_change))
+        top = max(self.mix_rate, key=lambda s: abs(s.mix_effect))
         return top.label

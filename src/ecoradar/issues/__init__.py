@@ -1,1 +1,34 @@
-"""ecoradar.issues stage."""
+"""ecoradar.issues: anomalies -> tracked issues (fingerprints, taxonomy, owners, a Sentry-style lifecycle).
+
+The service layer (ecoradar.issues.service) is the only code that changes an issue; web/ and the CLI call it.
+The daily job is ecoradar.issues.daily (imported on its own: it pulls in the detect/explain records).
+"""
+
+from ecoradar.issues.lifecycle import CLOSED, OPEN, TRANSITIONS, IssueStatus, IssueSubStatus, allowed_targets
+from ecoradar.issues.service import (
+    assign,
+    comment,
+    get_issue,
+    issue_to_dict,
+    list_issues,
+    metric_precision,
+    record_impact,
+    transition,
+)
+
+__all__ = [
+    "CLOSED",
+    "OPEN",
+    "TRANSITIONS",
+    "IssueStatus",
+    "IssueSubStatus",
+    "allowed_targets",
+    "assign",
+    "comment",
+    "get_issue",
+    "issue_to_dict",
+    "list_issues",
+    "metric_precision",
+    "record_impact",
+    "transition",
+]

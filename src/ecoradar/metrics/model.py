@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ecoradar.data.schema import ISSUE_CATEGORIES
 
-MetricKind = Literal["count", "sum", "ratio", "distinct_count", "quantile", "share", "gini", "entropy", "top_share"]
+MetricKind = Literal[
+    "count", "sum", "mean", "ratio", "distinct_count", "quantile", "share", "gini", "entropy", "top_share"
+]
 Direction = Literal["up_is_good", "down_is_good", "neutral"]
 Category = Literal[ISSUE_CATEGORIES]  # type: ignore[valid-type]
+
+#: Kinds measured over the distribution of `entity` within each slice (per-entity totals, then a window).
+CONCENTRATION_KINDS = ("gini", "entropy", "top_share")
+
+#: Fields that change computed values: a cube partition is stale when one of them changes.
+COMPUTED_FIELDS = (
+    "table",
+    "kind",
+    "numerator",
+    "denominator",
+    "filter",
+    "denominator_table",
+    "denominator_filter",
+    "date_column",
+    "quantile",
+    "entity",
+    "top_fraction",
+    "dimensions",
+    "grain",
+)
 
 
 class Metric(BaseModel):
@@ -21,7 +44,7 @@ class Metric(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str
     table: str
-    """Source table of SCHEMA.md (impressions, uploads, moderation) or any table in the data folder."""
+    """Source table of SCHEMA.md with a date column (impressions, uploads, moderation)."""
     kind: MetricKind
     numerator: str | None = None
     """SQL expression aggregated per slice (for count: optional, counts rows)."""
@@ -47,6 +70,45 @@ class Metric(BaseModel):
     """Multiplier on detection thresholds: above 1 fires less, below 1 fires more."""
     unit: str = ""
     """How values read in titles and charts: '' (plain), 'share' (a fraction shown as %), 'hours'."""
+    denominator_table: str | None = None
+    """For ratio metrics whose denominator comes from another table (removal_rate: moderation / uploads)."""
+    denominator_filter: str | None = None
+    """SQL predicate on the rows of `denominator_table` (only with `denominator_table`)."""
+    top_fraction: float = Field(default=0.01, gt=0, le=1)
+    """For kind=top_share: the top floor(top_fraction * n) entities (at least one) of each slice."""
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Metric:
+        """Each kind needs its own fields; say which one is missing."""
+        need = {
+            "sum": ("numerator",),
+            "mean": ("numerator",),
+            "ratio": ("numerator", "denominator"),
+            "distinct_count": ("numerator",),
+            "quantile": ("numerator", "quantile"),
+            "share": ("entity",),
+            "gini": ("entity",),
+            "entropy": ("entity",),
+            "top_share": ("entity",),
+        }.get(self.kind, ())
+        for field in need:
+            if getattr(self, field) is None:
+                raise ValueError(f"kind {self.kind!r} needs field {field!r}")
+        if self.denominator is not None and self.kind != "ratio":
+            raise ValueError(f"field 'denominator' is only for kind 'ratio', not {self.kind!r}")
+        if self.denominator_table is not None and self.kind != "ratio":
+            raise ValueError("field 'denominator_table' is only for kind 'ratio'")
+        if self.denominator_filter is not None and self.denominator_table is None:
+            raise ValueError("field 'denominator_filter' needs 'denominator_table' (else put it in 'filter')")
+        if self.kind == "share" and self.entity not in self.dimensions:
+            raise ValueError(f"kind 'share' needs its entity {self.entity!r} among the dimensions")
+        if self.kind in CONCENTRATION_KINDS and self.entity in self.dimensions:
+            raise ValueError(f"entity {self.entity!r} of a {self.kind} metric cannot also be a dimension")
+        if len(set(self.dimensions)) != len(self.dimensions):
+            raise ValueError("dimensions repeat a name")
+        if self.grain != "day":
+            raise ValueError("grain 'hour' is not supported yet; use 'day'")
+        return self
 
     @property
     def is_ratio(self) -> bool:
@@ -57,3 +119,13 @@ class Metric(BaseModel):
     def is_additive(self) -> bool:
         """Whether slice values add up to their parent's (counts and sums)."""
         return self.kind in ("count", "sum")
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Every source table the metric reads (the denominator's table last)."""
+        return (self.table,) if self.denominator_table in (None, self.table) else (self.table, self.denominator_table)
+
+    def fingerprint(self) -> str:
+        """A short hash of the fields that change computed values (a cube partition records it per metric)."""
+        blob = self.model_dump_json(include=set(COMPUTED_FIELDS))
+        return hashlib.sha1(blob.encode()).hexdigest()[:12]

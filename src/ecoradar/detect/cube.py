@@ -1,0 +1,326 @@
+"""Detection over a whole metric cube: panels per metric, detectors, BH per day, hierarchy pruning, records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ecoradar.data.schema import DIMENSIONS
+from ecoradar.detect.base import KINDS, Detector, Scores, get_detector
+from ecoradar.detect.multitest import bh_qvalues, rescale_p
+from ecoradar.detect.records import Anomaly
+from ecoradar.errors import DataError
+from ecoradar.metrics.model import Metric
+
+log = logging.getLogger(__name__)
+
+#: Detectors run on every metric; the first one is swapped for `ratio` on metrics that are proportions.
+DEFAULT_DETECTORS: tuple[str, ...] = ("seasonal", "level_shift", "trend")
+#: A slice-day fires when its q-value (BH across every slice tested that day) is at most this.
+DEFAULT_ALPHA = 1e-3
+#: A fired child whose own deviation accounts for at least this share of its fired parent's replaces the parent
+EXPLAIN_SHARE = 2 / 3
+
+_CUBE_COLUMNS = ("metric", "date", *DIMENSIONS, "numerator", "denominator", "value")
+
+
+@dataclass(frozen=True)
+class DetectionResult:
+    """What detection hands on: typed records, skip counts by reason, and the same records as an Arrow table."""
+
+    anomalies: list[Anomaly]
+    skipped: dict[str, int]
+    """Reason -> number of slice-days not judged (below_min_denominator, short_history, missing, holiday, ...)."""
+    table: pa.Table
+    tested: int = 0
+    """Slice-days judged."""
+
+
+def detect_cube(
+    cube: pa.Table | pd.DataFrame,
+    metrics: Mapping[str, Metric],
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    events: pd.DataFrame | None = None,
+    history_days: int = 56,
+    alpha: float = DEFAULT_ALPHA,
+) -> DetectionResult:
+    """Find anomalies on the days date_from..date_to of every slice of every metric in `metrics`.
+
+    Args:
+        cube: rows (metric, date, dims..., numerator, denominator, value); a NULL dim means "all".
+        metrics: metric name -> definition (is_ratio, min_denominator, sensitivity, kind).
+        date_from: first day judged.
+        date_to: last day judged (inclusive).
+        events: the events table; rows of kind 'holiday' are left out of baselines and not judged.
+        history_days: days before each judged day that form its baseline.
+        alpha: BH level across all slice-days tested on one day.
+
+    Returns:
+        DetectionResult with anomalies ranked by q-value, then score.
+
+    Raises:
+        DataError: the cube lacks a required column.
+    """
+    df = cube.to_pandas() if isinstance(cube, pa.Table) else cube
+    missing = [c for c in ("metric", "date", "value") if c not in df.columns]
+    if missing:
+        raise DataError(f"the cube lacks column(s) {missing}; expected {list(_CUBE_COLUMNS)}")
+    dims = [d for d in DIMENSIONS if d in df.columns]
+    start = pd.Timestamp(date_from) - pd.Timedelta(days=history_days)
+    dates = pd.to_datetime(df["date"]).dt.normalize()
+    keep = df["metric"].isin(list(metrics)) & (dates >= start) & (dates <= pd.Timestamp(date_to))
+    df = df.loc[keep].assign(date=dates[keep])
+    days = pd.date_range(start, pd.Timestamp(date_to), freq="D")
+    holidays = _holidays(events, days)
+    skipped: Counter[str] = Counter()
+    frames = []
+    tested = 0
+    for name, rows in df.groupby("metric", sort=True):
+        part, n_tested = _detect_metric(rows, metrics[name], dims, days, holidays, history_days, date_from, skipped)
+        frames.append(part)
+        tested += n_tested
+    for name in sorted(set(metrics) - set(df["metric"].unique())):
+        log.warning("metric %s has no rows in the cube for %s..%s", name, date_from, date_to)
+        skipped["metric_not_in_cube"] += 1
+    found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if found.empty:
+        return DetectionResult([], dict(skipped), _schema(dims).empty_table(), tested)
+    found["q_value"] = bh_qvalues(found["p_adj"].to_numpy(), found["date"].to_numpy())
+    found = found.loc[found["q_value"] <= alpha]
+    found = prune_hierarchy(found, dims, metrics)
+    found = found.sort_values(["q_value", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    return DetectionResult(_records(found, dims), dict(skipped), _to_table(found, dims), tested)
+
+
+def _holidays(events: pd.DataFrame | None, days: pd.DatetimeIndex) -> np.ndarray:
+    """Bool mask over `days`: True on holidays named in the events table."""
+    if events is None or events.empty or "kind" not in events.columns:
+        return np.zeros(len(days), dtype=bool)
+    when = pd.to_datetime(events.loc[events["kind"] == "holiday", "ts"]).dt.normalize()
+    return days.isin(when)
+
+
+def _detect_metric(
+    rows: pd.DataFrame,
+    metric: Metric,
+    dims: list[str],
+    days: pd.DatetimeIndex,
+    holidays: np.ndarray,
+    history_days: int,
+    date_from: dt.date,
+    skipped: Counter,
+) -> tuple[pd.DataFrame, int]:
+    """Pivot one metric into [n_slices, n_days] panels and judge each day in range with every detector."""
+    keys = rows[dims].astype(object).where(rows[dims].notna(), None)
+    slice_id = keys.groupby(dims, dropna=False, sort=False).ngroup().to_numpy()
+    n_slices, n_days = int(slice_id.max()) + 1, len(days)
+    day_idx = ((rows["date"] - days[0]) / pd.Timedelta(days=1)).to_numpy().astype(int)
+    value = np.full((n_slices, n_days), np.nan)
+    den = np.full((n_slices, n_days), np.nan)
+    value[slice_id, day_idx] = rows["value"].to_numpy(dtype=float, na_value=np.nan)
+    has_den = "denominator" in rows.columns and rows["denominator"].notna().any()
+    if has_den:
+        den[slice_id, day_idx] = rows["denominator"].to_numpy(dtype=float, na_value=np.nan)
+    first = np.unique(slice_id, return_index=True)[1]
+    slice_keys = keys.iloc[first].reset_index(drop=True)
+
+    # bad input: negative counts and rates outside [0, 1] are not judged (counted), never scored as NaN
+    bad = np.zeros_like(value, dtype=bool)
+    if metric.is_additive and metric.kind == "count":
+        bad |= value < 0
+    if has_den:
+        bad |= den < 0
+    if bad.any():
+        log.warning("%s: %d negative counts left out", metric.name, int(bad.sum()))
+    value = np.where(bad, np.nan, value)
+    size = den if has_den else value
+    small = np.nan_to_num(size, nan=0.0) < metric.min_denominator
+    usable = np.where(small, np.nan, value)
+
+    proportion = metric.is_ratio and has_den and np.nanmin(value, initial=0) >= 0 and np.nanmax(value, initial=0) <= 1
+    names = (("ratio",) if proportion else ()) + DEFAULT_DETECTORS[(1 if proportion else 0) :]
+    detectors: list[Detector] = [get_detector(n)() for n in names]
+
+    parts, tested = [], 0
+    first_day = (pd.Timestamp(date_from) - days[0]).days
+    for t in range(max(first_day, 0), n_days):  # loop over days; every step is vectorized over slices
+        hist, new = slice(t - history_days, t), slice(t, t + 1)
+        observed = value[:, t]
+        reasons = np.full(n_slices, "", dtype=object)
+        reasons[np.isnan(observed)] = "missing"
+        reasons[bad[:, t]] = "negative_count"
+        reasons[(reasons == "") & small[:, t]] = "below_min_denominator"
+        if holidays[t]:
+            reasons[reasons == ""] = "holiday"
+        results: list[Scores] = []
+        for det in detectors:
+            d_pair = (den[:, hist], den[:, new]) if has_den else None
+            results.append(
+                det.fit_score(usable[:, hist], usable[:, new], denominators=d_pair, calendar_mask=(holidays[hist], None))
+            )
+        valid = np.column_stack([r.valid[:, 0] for r in results]).any(axis=1)
+        reasons[(reasons == "") & ~valid] = "short_history"
+        skipped.update(reasons[reasons != ""].tolist())
+        judged = reasons == ""
+        tested += int(judged.sum())
+        if not judged.any():
+            continue
+        parts.append(_combine_day(results, names, judged, observed, den[:, t], slice_keys, days[t], metric))
+    return (pd.concat(parts, ignore_index=True) if parts else _empty(dims)), tested
+
+
+def _combine_day(
+    results: list[Scores],
+    names: tuple[str, ...],
+    judged: np.ndarray,
+    observed: np.ndarray,
+    den: np.ndarray,
+    slice_keys: pd.DataFrame,
+    day: pd.Timestamp,
+    metric: Metric,
+) -> pd.DataFrame:
+    """One row per judged slice: the strongest detector's verdict, its p Bonferroni-corrected over detectors."""
+    p = np.column_stack([r.p_value[:, 0] for r in results])
+    p = np.where(np.column_stack([r.valid[:, 0] for r in results]), p, 1.0)
+    best = p.argmin(axis=1)
+    rows = np.arange(len(best))
+
+    def pick(attr: str) -> np.ndarray:
+        return np.column_stack([getattr(r, attr)[:, 0] for r in results])[rows, best]
+
+    starts = np.column_stack([r.start[:, 0] if r.start is not None else np.zeros(len(rows)) for r in results])
+    p_min = np.minimum(p[rows, best] * len(results), 1.0)
+    out = slice_keys.copy()
+    out["metric"] = metric.name
+    out["date"] = day.date()
+    out["observed"] = observed
+    out["expected"] = pick("expected")
+    out["lower"] = pick("lower")
+    out["upper"] = pick("upper")
+    out["p_value"] = p_min
+    out["p_adj"] = rescale_p(p_min, metric.sensitivity)
+    out["score"] = pick("score")
+    out["kind"] = np.array(KINDS, dtype=object)[pick("kind").astype(int)]
+    out["detector"] = np.array(names, dtype=object)[best]
+    out["start_offset"] = starts[rows, best]
+    out["denominator"] = den
+    out = out.loc[judged]
+    return out.loc[out["kind"] != "none"]
+
+
+def prune_hierarchy(found: pd.DataFrame, dims: list[str], metrics: Mapping[str, Metric]) -> pd.DataFrame:
+    """Keep the slice that explains the change when a parent and its descendant fire on the same metric and day.
+
+    A descendant whose deviation (weighted by its denominator share when the metric is not additive) is at least
+    EXPLAIN_SHARE of the parent's replaces the parent; otherwise the change is broad, the parent stays and its
+    same-direction descendants go.
+    """
+    if len(found) < 2:
+        return found
+    f = found.reset_index(drop=True)
+    scope = f[dims].to_numpy(dtype=object)
+    set_mask = np.array([[v is not None and v == v for v in row] for row in scope])
+    drop_parent = np.zeros(len(f), dtype=bool)
+    pairs = []
+    for _, grp in f.groupby(["metric", "date"], sort=False):  # fired anomalies only: a few per metric and day
+        idx = grp.index.to_numpy()
+        if len(idx) < 2:
+            continue
+        sm, sc = set_mask[idx], scope[idx]
+        # a is an ancestor of b: a's set dims are a strict subset of b's and agree on their values
+        sub = (sm[:, None, :] <= sm[None, :, :]).all(axis=2) & (sm.sum(1)[:, None] < sm.sum(1)[None, :])
+        agree = ((sc[:, None, :] == sc[None, :, :]) | ~sm[:, None, :]).all(axis=2)
+        for a, b in zip(*np.nonzero(sub & agree), strict=True):
+            pairs.append((idx[a], idx[b]))
+    if not pairs:
+        return found
+    par, chi = np.array(pairs).T
+    dev = (f["observed"] - f["expected"]).to_numpy(dtype=float)
+    den = f["denominator"].to_numpy(dtype=float)
+    additive = f["metric"].map(lambda m: metrics[m].is_additive).to_numpy(dtype=bool)
+    with np.errstate(all="ignore"):
+        weight = np.where(additive[par], 1.0, np.nan_to_num(den[chi] / den[par], nan=1.0))
+        share = weight * dev[chi] / dev[par]
+    explains = share >= EXPLAIN_SHARE
+    drop_parent[par[explains]] = True
+    same_way = np.sign(dev[chi]) == np.sign(dev[par])
+    drop_child = chi[~explains & same_way & ~drop_parent[par]]
+    drop = drop_parent.copy()
+    drop[drop_child] = True
+    f["explained_share"] = np.nan
+    f.loc[par, "explained_share"] = pd.Series(share, index=par).groupby(level=0).max()
+    return f.loc[~drop]
+
+
+def _empty(dims: list[str]) -> pd.DataFrame:
+    cols = ["metric", "date", *dims, "observed", "expected", "lower", "upper", "p_value", "q_value", "score", "kind"]
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in [*cols, "detector", "start_offset", "denominator"]})
+
+
+def _schema(dims: list[str]) -> pa.Schema:
+    return pa.schema(
+        [("metric", pa.string()), ("date", pa.date32())]
+        + [(d, pa.string()) for d in dims]
+        + [(c, pa.float64()) for c in ("observed", "expected", "lower", "upper", "score", "p_value", "q_value")]
+        + [(c, pa.string()) for c in ("direction", "kind", "detector")]
+        + [("start", pa.date32()), ("denominator", pa.float64())]
+    )
+
+
+def _to_table(found: pd.DataFrame, dims: list[str]) -> pa.Table:
+    """The anomalies as Arrow: metric, date, dims (NULL = all), numbers, kind, detector."""
+    schema = _schema(dims)
+    if found.empty:
+        return schema.empty_table()
+    out = found.reindex(columns=schema.names).copy()
+    out["direction"] = np.where(found["observed"] >= found["expected"], "up", "down")
+    out["start"] = [_start_of(r) for r in found.to_dict("records")]
+    for d in dims:
+        out[d] = out[d].astype(object).where(out[d].notna(), None)
+    return pa.Table.from_pandas(out, schema=schema, preserve_index=False)
+
+
+def _records(found: pd.DataFrame, dims: list[str]) -> list[Anomaly]:
+    """Typed Anomaly records (scope = the slice's non-NULL dims)."""
+    out = []
+    for r in found.to_dict("records"):
+        scope = {d: str(r[d]) for d in dims if r[d] is not None and r[d] == r[d]}
+        den = r.get("denominator")
+        out.append(
+            Anomaly(
+                metric=r["metric"],
+                scope=scope,
+                date=r["date"],
+                observed=float(r["observed"]),
+                expected=float(r["expected"]),
+                lower=float(r["lower"]),
+                upper=float(r["upper"]),
+                score=float(r["score"]),
+                p_value=float(r["p_value"]),
+                q_value=float(r["q_value"]),
+                direction="up" if r["observed"] >= r["expected"] else "down",
+                kind=r["kind"],
+                detector=r["detector"],
+                start=_start_of(r),
+                denominator=None if den is None or den != den else float(den),
+                extra={k: float(r[k]) for k in ("explained_share",) if k in r and r[k] == r[k]},
+            )
+        )
+    return out
+
+
+def _start_of(r: dict) -> dt.date | None:
+    """First day of a level shift or trend, from the detector's offset; None for spikes and dips."""
+    off = r.get("start_offset")
+    if r["kind"] not in ("level_shift", "trend") or off is None or not np.isfinite(off):
+        return None
+    return r["date"] + dt.timedelta(days=int(off))

@@ -1,0 +1,109 @@
+"""Level shift: the last few points sit together on one side of the level before them (a vectorized mean-shift test)."""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+from scipy import stats
+
+from ecoradar.detect.base import LEVEL_SHIFT, Detector, Scores, apply_mask, as_panel, p_to_score, scale_floor
+from ecoradar.detect.seasonal import diff_scale, phase_of, weekly_offsets
+
+
+class LevelShift(Detector):
+    """For every split a = min_after..max_after points back, test whether all `a` points sit beyond the level before.
+
+    The evidence of a run is its smallest deviation: all `a` points beyond m sds on one side has probability
+    2 * sf(m)^a without a shift, so one spike (with ordinary neighbours) is no shift. The smallest p-value over
+    splits is Bonferroni-corrected for the number of splits tried.
+
+    Args:
+        period (int): weekly season removed before testing (1: none).
+        before (int): points before the split that give the reference level.
+        min_after (int): shortest run that can make a shift (2: a single point is a spike, not a shift).
+        max_after (int): longest run tested.
+        z_band (float): half-width of the expected band in noise sds.
+        min_rel_scale (float): noise sd floor as a share of the level.
+    """
+
+    name = "level_shift"
+
+    def __init__(
+        self,
+        *,
+        period: int = 7,
+        before: int = 28,
+        min_after: int = 2,
+        max_after: int = 7,
+        z_band: float = 4.0,
+        min_rel_scale: float = 0.005,
+    ):
+        self.period = period
+        self.before = before
+        self.min_after = min_after
+        self.max_after = max_after
+        self.z_band = z_band
+        self.min_rel_scale = min_rel_scale
+
+    def fit(
+        self, history: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
+    ) -> Self:
+        """Remember the deseasonalized history and its noise sd."""
+        panel = apply_mask(as_panel(history), calendar_mask)
+        self.n_time_ = panel.shape[1]
+        self.offsets_ = weekly_offsets(panel, self.period)
+        self.deseason_ = panel - self.offsets_[:, phase_of(0, self.n_time_, self.period)]
+        with np.errstate(all="ignore"):
+            level = np.nanmedian(self.deseason_, axis=1)
+        self.scale_ = np.maximum(diff_scale(self.deseason_), scale_floor(level, self.min_rel_scale))
+        self.valid_ = np.isfinite(panel).sum(axis=1) >= max(self.min_history, self.before // 2 + self.max_after)
+        return self
+
+    def score(
+        self, new: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
+    ) -> Scores:
+        """Shift evidence at each new point, from runs that end at that point."""
+        new = as_panel(new, "new")
+        n_series, n_new = new.shape
+        offsets = self.offsets_[:, phase_of(self.n_time_, n_new, self.period)]
+        series = np.concatenate([self.deseason_, new - offsets], axis=1)
+        afters = np.arange(self.min_after, self.max_after + 1)
+        log_p = np.zeros((n_series, n_new))
+        best_a = np.zeros((n_series, n_new), dtype=int)
+        sign = np.zeros((n_series, n_new))
+        ref = np.full((n_series, n_new), np.nan)
+        for i in range(n_new):  # loop over new points (usually 1), vectorized over series and splits
+            end = self.n_time_ + i + 1
+            for a in afters:
+                after = series[:, end - a : end]
+                before = series[:, max(0, end - a - self.before) : end - a]
+                with np.errstate(all="ignore"):
+                    level = np.nanmedian(before, axis=1)
+                    n_before = np.isfinite(before).sum(axis=1)
+                    scale = self.scale_ * np.sqrt(1.0 + np.pi / 2.0 / np.maximum(n_before, 1))
+                    dev = (after - level[:, None]) / scale[:, None]
+                    up, down = np.all(dev > 0, axis=1), np.all(dev < 0, axis=1)
+                    # under no shift, P(all a points beyond m on one side) = 2 * sf(m)^a, m = smallest |dev|
+                    lp = np.log(2.0) + a * stats.norm.logsf(np.nanmin(np.abs(dev), axis=1))
+                lp = np.where((up | down) & np.isfinite(lp) & (n_before >= self.before // 2), lp, 0.0)
+                better = lp < log_p[:, i]
+                log_p[:, i] = np.where(better, lp, log_p[:, i])
+                best_a[:, i] = np.where(better, a, best_a[:, i])
+                sign[:, i] = np.where(better, np.where(up, 1.0, -1.0), sign[:, i])
+                ref[:, i] = np.where(better | np.isnan(ref[:, i]), level, ref[:, i])
+        valid = self.valid_[:, None] & np.isfinite(new)
+        p = np.where(valid, np.minimum(1.0, np.exp(log_p) * len(afters)), 1.0)
+        expected = np.where(valid, ref + offsets, np.nan)
+        band = self.z_band * self.scale_[:, None]
+        fired = valid & (sign != 0)
+        return Scores(
+            score=np.where(valid, p_to_score(p), 0.0),
+            p_value=p,
+            expected=expected,
+            lower=expected - band,
+            upper=expected + band,
+            kind=np.where(fired, LEVEL_SHIFT, 0).astype(np.int8),
+            valid=valid,
+            start=np.arange(n_new)[None, :] - best_a + 1,
+        )

@@ -1,0 +1,115 @@
+"""Ratio metrics judged with their denominators: beta-binomial with overdispersion learned from history."""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+from scipy import stats
+
+from ecoradar.detect.base import DIP, SPIKE, Detector, Scores, apply_mask, as_panel, p_to_score
+from ecoradar.detect.seasonal import phase_of
+from ecoradar.errors import InputError
+
+#: Median of a chi-square(1) variable: median(z^2) of standard normal residuals.
+_CHI2_MEDIAN = 0.4549364
+
+
+class RatioBinomial(Detector):
+    """Expected rate = pooled rate of the trailing window (per weekday); the day's count is judged by beta-binomial.
+
+    The day-to-day spread of the true rate (overdispersion rho) is estimated robustly from history, so a large slice
+    is not held to the pure binomial precision it never had, and a small one is held to its sampling noise:
+    1/20 -> 3/20 is ordinary, while a million-impression slice moving half a point is not.
+
+    Args:
+        window (int): trailing days pooled into the expected rate.
+        period (int): weekly season of the rate (1: none).
+        exact_below (int): denominators below this get exact beta-binomial tails, above a normal approximation.
+        z_band (float): half-width of the expected band in sds.
+    """
+
+    name = "ratio"
+
+    def __init__(self, *, window: int = 28, period: int = 7, exact_below: int = 5000, z_band: float = 4.0):
+        self.window = window
+        self.period = period
+        self.exact_below = exact_below
+        self.z_band = z_band
+
+    def fit(
+        self, history: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
+    ) -> Self:
+        """Pool successes and trials per weekday; estimate the overdispersion rho from the residuals."""
+        if denominators is None:
+            raise InputError("the ratio detector needs denominators (the trials behind each rate)")
+        rate = apply_mask(as_panel(history), calendar_mask)
+        trials = as_panel(denominators, "denominators")
+        rate = np.where((trials > 0) & (rate >= 0) & (rate <= 1), rate, np.nan)[:, -self.window :]
+        trials = np.where(np.isfinite(rate), trials[:, -self.window :], 0.0)
+        succ = np.nan_to_num(rate * trials)
+        self.n_time_ = history.shape[1]
+        n_total = trials.sum(axis=1)
+        with np.errstate(all="ignore"):
+            p_all = succ.sum(axis=1) / n_total
+            # weekday rates shrink halfway to the pooled rate: as many prior trials as one weekday's worth
+            prior = n_total / max(self.period, 1)
+            phases = phase_of(self.n_time_ - rate.shape[1], rate.shape[1], self.period)
+            onehot = phases[None, :] == np.arange(max(self.period, 1))[:, None]  # [period, window]
+            succ_w = succ @ onehot.T
+            trials_w = trials @ onehot.T
+            rate_w = (succ_w + prior[:, None] * p_all[:, None]) / (trials_w + prior[:, None])
+        eps = 0.5 / np.maximum(n_total, 1.0)
+        self.rate_ = np.clip(np.nan_to_num(rate_w), eps[:, None], 1 - eps[:, None])
+        p_fit = self.rate_[:, phases]
+        with np.errstate(all="ignore"):
+            resid2 = (rate - p_fit) ** 2 / (p_fit * (1 - p_fit))
+            inv_n = np.where(trials > 0, 1.0 / trials, np.nan)
+            rho = np.nanmedian(resid2, axis=1) / _CHI2_MEDIAN - np.nanmedian(inv_n, axis=1)
+        self.rho_ = np.clip(np.nan_to_num(rho), 0.0, 0.5)
+        self.valid_ = (np.isfinite(rate).sum(axis=1) >= min(self.min_history, self.window)) & (n_total > 0)
+        return self
+
+    def score(
+        self, new: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
+    ) -> Scores:
+        """Two-sided tail probability of each day's successes given its trials."""
+        if denominators is None:
+            raise InputError("the ratio detector needs denominators (the trials behind each rate)")
+        rate = as_panel(new, "new")
+        trials = np.round(as_panel(denominators, "denominators"))
+        p = self.rate_[:, phase_of(self.n_time_, rate.shape[1], self.period)]
+        rho = self.rho_[:, None]
+        valid = self.valid_[:, None] & np.isfinite(rate) & (trials > 0) & (rate >= 0) & (rate <= 1)
+        n = np.where(valid, trials, 1.0)
+        k = np.round(np.where(valid, rate, p) * n)
+        sd = np.sqrt(p * (1 - p) * (1.0 / n + rho))
+        # normal approximation with continuity correction, on the scale of the rate
+        dev = np.maximum(np.abs(k - n * p) - 0.5, 0.0) / n
+        pval = np.minimum(1.0, 2.0 * stats.norm.sf(dev / sd))
+        small = valid & (n < self.exact_below)
+        if small.any():
+            pval[small] = _exact_two_sided(k[small], n[small], p[small], np.broadcast_to(rho, p.shape)[small])
+        pval = np.where(valid, pval, 1.0)
+        expected = np.where(valid, p, np.nan)
+        up = k / n > p
+        return Scores(
+            score=np.where(valid, p_to_score(pval), 0.0),
+            p_value=pval,
+            expected=expected,
+            lower=np.clip(expected - self.z_band * sd, 0, 1),
+            upper=np.clip(expected + self.z_band * sd, 0, 1),
+            kind=np.where(valid & (k / n != p), np.where(up, SPIKE, DIP), 0).astype(np.int8),
+            valid=valid,
+        )
+
+
+def _exact_two_sided(k: np.ndarray, n: np.ndarray, p: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """Two-sided tail of k successes in n trials: beta-binomial where rho > 0, binomial where rho == 0."""
+    over = rho > 1e-9
+    with np.errstate(all="ignore"):
+        m = np.where(over, 1.0 / np.maximum(rho, 1e-9) - 1.0, 1.0)
+        a, b = p * m, (1 - p) * m
+        upper = np.where(over, stats.betabinom.sf(k - 1, n, a, b), stats.binom.sf(k - 1, n, p))
+        lower = np.where(over, stats.betabinom.cdf(k, n, a, b), stats.binom.cdf(k, n, p))
+    return np.clip(2.0 * np.minimum(np.nan_to_num(upper, nan=1.0), np.nan_to_num(lower, nan=1.0)), 0.0, 1.0)

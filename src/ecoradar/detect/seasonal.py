@@ -1,0 +1,113 @@
+"""Weekly seasonal baseline (robust medians) with robust residual scoring: spikes and dips."""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+
+from ecoradar.detect.base import (
+    DIP,
+    MAD_TO_SD,
+    SPIKE,
+    Detector,
+    Scores,
+    apply_mask,
+    as_panel,
+    finish,
+    scale_floor,
+)
+
+
+def weekly_offsets(panel: np.ndarray, period: int) -> np.ndarray:
+    """Median offset of each phase (weekday) from a centred running median: [n_series, period], mean zero.
+
+    Medians keep outliers and masked holidays (NaN) out of the profile; a series with no season gets offsets ~0.
+    """
+    n_series, n_time = panel.shape
+    if period <= 1 or n_time < 2 * period:
+        return np.zeros((n_series, max(period, 1)))
+    half = period // 2
+    padded = np.pad(panel, ((0, 0), (half, half)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, period, axis=1)[:, :n_time]
+    with np.errstate(all="ignore"):
+        level = np.nanmedian(windows, axis=2)
+        detrended = panel - level
+        pad = (-n_time) % period
+        by_phase = np.pad(detrended, ((0, 0), (0, pad)), constant_values=np.nan).reshape(n_series, -1, period)
+        offsets = np.nan_to_num(np.nanmedian(by_phase, axis=1))
+    return offsets - offsets.mean(axis=1, keepdims=True)
+
+
+def diff_scale(panel: np.ndarray) -> np.ndarray:
+    """Noise sd from the MAD of first differences: robust to level shifts and slow drifts."""
+    with np.errstate(all="ignore"):
+        d = np.diff(panel, axis=1)
+        med = np.nanmedian(d, axis=1, keepdims=True)
+        mad = np.nanmedian(np.abs(d - med), axis=1)
+    return np.nan_to_num(mad * MAD_TO_SD / np.sqrt(2.0))
+
+
+def phase_of(start: int, n: int, period: int) -> np.ndarray:
+    """Phase (position mod period) of n consecutive points starting at index `start`."""
+    return (start + np.arange(n)) % max(period, 1)
+
+
+class SeasonalBaseline(Detector):
+    """Expected = recent robust level + weekday offset; z = (observed - expected) / robust residual sd.
+
+    Args:
+        period (int): season length in points (7 for daily data; 1 disables the season).
+        level_window (int): trailing points whose median gives the current (deseasonalized) level.
+        z_band (float): half-width of the expected band in residual sds.
+        min_rel_scale (float): residual sd floor as a share of the level, so constant series do not divide by 0.
+        df (float): degrees of freedom of the Student t the z is judged by: the level, offsets and sd are estimated
+            from a few weeks, so normal tails would be overconfident across thousands of slices.
+    """
+
+    name = "seasonal"
+
+    def __init__(
+        self,
+        *,
+        period: int = 7,
+        level_window: int = 14,
+        z_band: float = 4.0,
+        min_rel_scale: float = 0.005,
+        df: float = 10.0,
+    ):
+        self.df = df
+        self.period = period
+        self.level_window = level_window
+        self.z_band = z_band
+        self.min_rel_scale = min_rel_scale
+
+    def fit(
+        self, history: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
+    ) -> Self:
+        """Learn weekday offsets, the current level and the residual sd of each series."""
+        panel = apply_mask(as_panel(history), calendar_mask)
+        self.n_time_ = panel.shape[1]
+        self.offsets_ = weekly_offsets(panel, self.period)
+        deseason = panel - self.offsets_[:, phase_of(0, self.n_time_, self.period)]
+        with np.errstate(all="ignore"):
+            self.level_ = np.nanmedian(deseason[:, -self.level_window :], axis=1)
+        n_level = np.isfinite(deseason[:, -self.level_window :]).sum(axis=1)
+        # estimated level and weekday offsets widen the band: var(median) ~ pi/2 * sd^2 / n
+        n_weeks = max(self.n_time_ // max(self.period, 1), 1) if self.period > 1 else np.inf
+        inflate = np.sqrt(1.0 + np.pi / 2.0 / np.maximum(n_level, 1) + np.pi / 2.0 / n_weeks)
+        self.scale_ = np.maximum(diff_scale(deseason), scale_floor(self.level_, self.min_rel_scale)) * inflate
+        self.valid_ = (np.isfinite(panel).sum(axis=1) >= self.min_history) & (n_level > 0)
+        return self
+
+    def score(
+        self, new: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
+    ) -> Scores:
+        """Robust z of each new point against level + weekday offset."""
+        new = as_panel(new, "new")
+        expected = self.level_[:, None] + self.offsets_[:, phase_of(self.n_time_, new.shape[1], self.period)]
+        scale = np.broadcast_to(self.scale_[:, None], new.shape)
+        valid = self.valid_[:, None] & np.isfinite(new) & np.isfinite(expected)
+        with np.errstate(all="ignore"):
+            z = (new - expected) / scale
+        return finish(z, expected, scale, valid, self.z_band, SPIKE, DIP, self.df)

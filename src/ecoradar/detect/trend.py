@@ -1,0 +1,108 @@
+"""Slow trend: Theil-Sen slope and a Mann-Kendall test over a trailing window, for drifts no single day shows."""
+
+from __future__ import annotations
+
+from typing import Self
+
+import numpy as np
+from scipy import stats
+
+from ecoradar.detect.base import TREND, Detector, Scores, apply_mask, as_panel, p_to_score, scale_floor
+from ecoradar.detect.seasonal import diff_scale, phase_of, weekly_offsets
+
+
+def theil_sen_mann_kendall(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slope, intercept (at index 0) and Mann-Kendall z of each row of [n, w], NaN-aware, vectorized.
+
+    Returns:
+        (slope, intercept, z): arrays of length n; NaN slope where fewer than 3 points are present.
+    """
+    n_rows, w = windows.shape
+    iu, ju = np.triu_indices(w, k=1)
+    diffs = windows[:, ju] - windows[:, iu]
+    with np.errstate(all="ignore"):
+        slope = np.nanmedian(diffs / (ju - iu), axis=1)
+        intercept = np.nanmedian(windows - slope[:, None] * np.arange(w), axis=1)
+    s = np.nansum(np.sign(diffs), axis=1)
+    n = np.isfinite(windows).sum(axis=1).astype(float)
+    var = n * (n - 1) * (2 * n + 5) / 18.0
+    with np.errstate(all="ignore"):
+        z = np.where(var > 0, (s - np.sign(s)) / np.sqrt(var), 0.0)
+    slope = np.where(n >= 3, slope, np.nan)
+    return slope, intercept, z
+
+
+class Trend(Detector):
+    """A trend fires when Mann-Kendall is significant and the Theil-Sen drift over the window is material.
+
+    Args:
+        period (int): weekly season removed before testing (1: none).
+        window (int): trailing points tested (ending at the scored point).
+        min_change_sd (float): the drift over the window must exceed this many noise sds ...
+        min_rel_change (float): ... and this share of the level, so ordinary growth is not a finding.
+        z_band (float): half-width of the expected band in noise sds.
+        min_rel_scale (float): noise sd floor as a share of the level.
+    """
+
+    name = "trend"
+
+    def __init__(
+        self,
+        *,
+        period: int = 7,
+        window: int = 28,
+        min_change_sd: float = 4.0,
+        min_rel_change: float = 0.1,
+        z_band: float = 4.0,
+        min_rel_scale: float = 0.005,
+    ):
+        self.period = period
+        self.window = window
+        self.min_change_sd = min_change_sd
+        self.min_rel_change = min_rel_change
+        self.z_band = z_band
+        self.min_rel_scale = min_rel_scale
+
+    def fit(
+        self, history: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
+    ) -> Self:
+        """Remember the deseasonalized history and its noise sd."""
+        panel = apply_mask(as_panel(history), calendar_mask)
+        self.n_time_ = panel.shape[1]
+        self.offsets_ = weekly_offsets(panel, self.period)
+        self.deseason_ = panel - self.offsets_[:, phase_of(0, self.n_time_, self.period)]
+        self.scale_ = diff_scale(self.deseason_)
+        self.valid_ = np.isfinite(panel[:, -self.window :]).sum(axis=1) >= min(self.min_history, self.window)
+        return self
+
+    def score(
+        self, new: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
+    ) -> Scores:
+        """Trend evidence over the window ending at each new point."""
+        new = as_panel(new, "new")
+        n_series, n_new = new.shape
+        offsets = self.offsets_[:, phase_of(self.n_time_, n_new, self.period)]
+        series = np.concatenate([self.deseason_, new - offsets], axis=1)
+        ends = self.n_time_ + np.arange(n_new) + 1
+        # all windows of all new points at once: [n_series * n_new, window]
+        idx = ends[:, None] - self.window + np.arange(self.window)[None, :]
+        windows = series[:, np.clip(idx, 0, None)].reshape(n_series * n_new, self.window)
+        slope, intercept, z = (a.reshape(n_series, n_new) for a in theil_sen_mann_kendall(windows))
+        level = intercept
+        scale = np.maximum(self.scale_[:, None], scale_floor(level, self.min_rel_scale))
+        change = slope * (self.window - 1)
+        material = (np.abs(change) >= self.min_change_sd * scale) & (np.abs(change) >= self.min_rel_change * np.abs(level))
+        valid = self.valid_[:, None] & np.isfinite(new) & np.isfinite(slope)
+        fired = valid & material
+        p = np.where(fired, 2.0 * stats.norm.sf(np.abs(np.nan_to_num(z))), 1.0)
+        expected = np.where(valid, level + offsets, np.nan)
+        return Scores(
+            score=np.where(valid, p_to_score(p), 0.0),
+            p_value=p,
+            expected=expected,
+            lower=expected - self.z_band * scale,
+            upper=expected + self.z_band * scale,
+            kind=np.where(fired, TREND, 0).astype(np.int8),
+            valid=valid,
+            start=np.broadcast_to(np.arange(n_new)[None, :] - self.window + 1, (n_series, n_new)).copy(),
+        )

@@ -1,0 +1,226 @@
+"""Explain one day of a metric in one slice of the cube: root causes, the mix/rate split and related events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ecoradar.data.schema import DIMENSIONS
+from ecoradar.errors import InputError, unknown
+from ecoradar.explain.events import related_events
+from ecoradar.explain.localize.base import LeafCube, leaf_cube, root_causes
+from ecoradar.explain.localize.ripple import Ripple
+from ecoradar.explain.mixrate import mix_rate_split, segment_parts
+from ecoradar.explain.records import Explanation, MixRateSplit, RootCause
+from ecoradar.metrics.model import Metric
+
+#: Score of "the whole scope moved": a narrower answer must explain its share of the change with at least this
+#: much less cover (see _concentration) to be preferred.
+WHOLE_SCORE = 0.1
+#: Fewest baseline days a slice needs before its expected value means anything.
+MIN_BASELINE_DAYS = 2
+
+
+def _baseline_dates(dates: list[dt.date], ref: dt.date, baseline_days: int) -> list[dt.date]:
+    """Same weekday in the weeks before `ref` (when there are enough), else every day of the window before it."""
+    have = set(dates)
+    weekly = [ref - dt.timedelta(days=7 * k) for k in range(1, baseline_days // 7 + 1)]
+    weekly = [d for d in weekly if d in have]
+    if len(weekly) >= MIN_BASELINE_DAYS:
+        return weekly
+    return [d for d in dates if ref - dt.timedelta(days=baseline_days) <= d < ref]
+
+
+def _slices(frame: pd.DataFrame, dims: list[str], scope: dict[str, str]) -> pd.DataFrame:
+    """Rows of the scope's children: scope dimensions fixed, one or two more set, the rest NULL ('all')."""
+    inside = np.ones(len(frame), dtype=bool)
+    for k, v in scope.items():
+        inside &= (frame[k] == v).fillna(False).to_numpy(bool)
+    others = [d for d in DIMENSIONS if d in frame.columns and d not in scope]
+    extra = frame[others].notna().to_numpy().sum(axis=1)
+    free = frame[[d for d in others if d not in dims]].notna().to_numpy().any(axis=1) if others else False
+    return frame[inside & (extra >= 1) & (extra <= 2) & ~free]
+
+
+def _leaves(today: pd.DataFrame, base: pd.DataFrame, keys: list[str], ratio: bool) -> pd.DataFrame:
+    """One row per child slice: observed value, expected value (baseline median) and noise (baseline spread)."""
+    base = base.copy()
+    if ratio:
+        base["rate"] = base["numerator"] / base["denominator"].where(base["denominator"] > 0)
+        med = base.groupby(keys)["rate"].transform("median")
+        base["resid"] = (base["rate"] - med) / med.where(med > 0)
+        stats = base.groupby(keys).agg(rate=("rate", "median"), spread=("resid", lambda r: (r - r.median()).abs().median()))
+        out = today.merge(stats.reset_index(), on=keys, how="left")
+        out["real"] = out["numerator"].fillna(0.0)
+        out["den"] = out["denominator"].fillna(0.0)
+        out["predict"] = out["rate"].fillna(0.0) * out["den"]
+    else:
+        med = base.groupby(keys)["value"].transform("median")
+        base["resid"] = (base["value"] - med) / med.where(med != 0).abs()
+        stats = base.groupby(keys).agg(expected=("value", "median"), spread=("resid", lambda r: (r - r.median()).abs().median()))
+        out = today.merge(stats.reset_index(), on=keys, how="left")
+        out["real"] = out["value"].fillna(0.0)
+        out["predict"] = out["expected"].fillna(0.0)
+    # relative spread from the slice's own history, never below a quarter of the typical slice's
+    rel = 1.4826 * out["spread"].fillna(out["spread"].median())
+    rel = rel.clip(lower=0.25 * rel.median()).fillna(0.01).clip(lower=1e-4)
+    out["noise"] = rel * out["predict"].abs()
+    return out
+
+
+def explain(
+    cube: pa.Table | pd.DataFrame,
+    metric: Metric,
+    *,
+    date: dt.date,
+    scope: dict[str, str] | None = None,
+    events: pd.DataFrame | None = None,
+    baseline_days: int = 28,
+    change_start: dt.date | None = None,
+    localizer: Ripple | None = None,
+) -> Explanation:
+    """Why `metric` moved on `date` in `scope`.
+
+    Leaves are the scope's children in the cube (the cube holds slices up to depth 2): for every pair of free
+    dimensions (or single one, under a depth-1 scope) the children form one leaf table; the localizer runs on
+    each, and the table whose answer explains most (largest net gain, the whole scope counting as one answer)
+    gives the root causes. Expected values are the median of the same weekday over the baseline weeks before
+    `change_start` (or `date`); a ratio is expected at the day's own denominator, so traffic moving between
+    slices shows in the mix/rate split rather than as a root cause.
+
+    Args:
+        cube (pyarrow.Table | pandas.DataFrame): metric cube rows (CUBE columns; NULL dimension = all).
+        metric (Metric): the metric (its name selects cube rows, its kind picks additive or ratio analysis).
+        date (datetime.date): the day to explain.
+        scope (dict[str, str] | None): the slice to explain ({} or None: the whole platform).
+        events (pandas.DataFrame | None): calendar events to relate.
+        baseline_days (int): how far back the baseline reaches.
+        change_start (datetime.date | None): first day of the change (the baseline ends before it).
+        localizer (Ripple | None): our localizer with its tunables (default settings when None).
+
+    Returns:
+        Explanation: root causes as full slices (scope included), mix/rate splits, related events.
+
+    Raises:
+        NotFound: a scope dimension the metric is not sliced by.
+        InputError: no rows for the metric, a date outside the data, too deep a scope, or too little baseline.
+    """
+    scope = dict(scope or {})
+    frame = cube.to_pandas() if isinstance(cube, pa.Table) else cube.copy()
+    frame = frame[frame["metric"] == metric.name]
+    if frame.empty:
+        raise InputError(f"the cube has no rows for metric {metric.name!r}")
+    frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    dims = [d for d in DIMENSIONS if d in frame.columns and d in metric.dimensions]
+    for k, v in scope.items():
+        if k not in dims:
+            raise unknown(f"dimension of metric {metric.name!r}", k, dims)
+        scope[k] = str(v)
+    dates = sorted(frame["date"].unique())
+    if date not in set(dates):
+        raise InputError(f"date {date} is outside the data of {metric.name!r} ({dates[0]} .. {dates[-1]})")
+    if len(scope) >= 2:
+        raise InputError(f"slice {scope} is too deep: the cube holds slices up to two dimensions, so it has no children")
+    ref = change_start or date
+    base_dates = _baseline_dates(dates, ref, baseline_days)
+    if len(base_dates) < MIN_BASELINE_DAYS:
+        raise InputError(f"too little data before {ref} to form a baseline for {metric.name!r} (need {MIN_BASELINE_DAYS} days)")
+    children = _slices(frame, dims, scope)
+    today = children[children["date"] == date]
+    if today.empty:
+        raise InputError(f"slice {scope or 'all'} of {metric.name!r} has no children on {date}")
+    base = children[children["date"].isin(set(base_dates))]
+    free = [d for d in dims if d not in scope]
+    tables = list(itertools.combinations(free, 2)) if not scope and len(free) > 1 else [(d,) for d in free]
+    loc = localizer or Ripple()
+    answers: list[tuple[float, list[RootCause]]] = []
+    for keys in tables:
+        keys = list(keys)
+        extra = [d for d in free if d not in keys]
+        pick = today[keys].notna().all(axis=1)
+        bpick = base[keys].notna().all(axis=1)
+        if extra:
+            pick &= today[extra].isna().all(axis=1)
+            bpick &= base[extra].isna().all(axis=1)
+        t_today = today[pick.to_numpy(bool)]
+        if len(t_today) < 2:
+            continue
+        leaves = _leaves(t_today, base[bpick.to_numpy(bool)], keys, metric.is_ratio)
+        cols = {"real_den_col": "den", "predict_den_col": "den"} if metric.is_ratio else {}
+        lc = leaf_cube(leaves, keys, noise_col="noise", **cols)
+        found = loc.fit(lc)
+        gain, whole = sum(g for _, g in found), loc.whole(lc)
+        if whole >= gain and whole > 0:
+            obs, exp = float(lc.real.sum()), float(lc.predict.sum())
+            answers.append((WHOLE_SCORE, [RootCause(scope=dict(scope), contribution=1.0, observed=obs, expected=exp)]))
+        elif gain > 0:
+            elements = [el for el, _ in found]
+            causes = [RootCause({**scope, **rc.scope}, rc.contribution, rc.observed, rc.expected) for rc in root_causes(lc, elements)]
+            answers.append((_concentration(lc, elements), causes))
+    best = max(answers, default=(0.0, []), key=lambda a: a[0])
+    splits = _mix_rate(children, free, date, base_dates) if metric.is_ratio else []
+    causes = best[1]
+    if splits and splits[0][0].label == "mix_shift":
+        causes = _moved_traffic(*splits[0], scope)
+    related = []
+    if events is not None and len(events):
+        related = related_events(events, start=ref, causes=[rc.scope for rc in causes] or [scope])
+    return Explanation(metric.name, scope, date, causes, [sp for sp, _ in splits], related)
+
+
+def _mix_rate(
+    children: pd.DataFrame, free: list[str], date: dt.date, base_dates: list[dt.date]
+) -> list[tuple[MixRateSplit, pd.DataFrame]]:
+    """Mix/rate split along every free dimension with its segments, the dimension whose mix moved most first."""
+    out = []
+    for d in free:
+        others = [x for x in free if x != d]
+        rows = children[children[d].notna() & (children[others].isna().all(axis=1) if others else True)]
+        after = rows[rows["date"] == date].groupby(d)[["numerator", "denominator"]].sum()
+        before = rows[rows["date"].isin(set(base_dates))].groupby(d)[["numerator", "denominator"]].sum() / len(base_dates)
+        seg = before.join(after, how="outer", suffixes=("_b", "_a")).fillna(0.0)
+        if seg.empty or seg["denominator_b"].sum() <= 0 or seg["denominator_a"].sum() <= 0:
+            continue
+        seg.columns = ["num_before", "den_before", "num_after", "den_after"]
+        out.append((mix_rate_split(seg, d), seg))
+    return sorted(out, key=lambda x: -abs(x[0].mix_effect))
+
+
+def _moved_traffic(split: MixRateSplit, seg: pd.DataFrame, scope: dict[str, str]) -> list[RootCause]:
+    """For a mix shift: the segments whose share of traffic moved most (at least half the largest move).
+
+    observed/expected are the segment's traffic (denominator) on the day and on an average baseline day.
+    """
+    parts = segment_parts(seg, split.dimension)
+    moved = (parts["w_after"] - parts["w_before"]).abs()
+    keep = moved[moved >= 0.5 * moved.max()].sort_values(ascending=False).index
+    total = split.total_change or 1.0
+    return [
+        RootCause(
+            {**scope, split.dimension: str(value)},
+            float(parts.loc[value, "mix"]) / total,
+            float(seg.loc[value, "den_after"]),
+            float(seg.loc[value, "den_before"]),
+        )
+        for value in keep
+    ]
+
+
+def _concentration(lc: LeafCube, elements: list) -> float:
+    """Share of the change the elements explain minus the share of the expected value they cover.
+
+    A table blind to the dimension that moved sees the change smeared over all its leaves, so it needs broad
+    elements (high cover) to explain it; the table that sees the cause explains as much with a narrow slice.
+    """
+    union = np.zeros(lc.n, dtype=bool)
+    for el in elements:
+        union |= lc.mask(el)
+    change = float(lc.real.sum() - lc.predict.sum())
+    size = float(np.abs(lc.predict).sum())
+    if not change or not size:
+        return 0.0
+    return float(lc.real[union].sum() - lc.predict[union].sum()) / change - float(np.abs(lc.predict[union]).sum()) / size

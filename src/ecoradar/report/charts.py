@@ -1,0 +1,200 @@
+"""Chart builders shared by the web app and the weekly report: Plotly figures and tiny inline SVG sparklines."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+#: Colour per priority, worst first.
+PRIORITY_COLOURS = {"P0": "#b91c1c", "P1": "#ea580c", "P2": "#ca8a04", "P3": "#6b7280"}
+_LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=40), height=320, template="plotly_white", hovermode="x unified")
+
+
+def sparkline_svg(values: Sequence[float], *, width: int = 120, height: int = 28, colour: str = "#2563eb") -> str:
+    """An inline SVG polyline of a series (NaNs skipped); the last point is marked."""
+    y = np.asarray(values, dtype=float)
+    y = y[np.isfinite(y)]
+    if len(y) < 2:
+        return f'<svg width="{width}" height="{height}" role="img" aria-label="no data"></svg>'
+    lo, hi = float(y.min()), float(y.max())
+    span = hi - lo or 1.0
+    xs = np.linspace(1, width - 3, len(y))
+    ys = height - 3 - (y - lo) / span * (height - 6)
+    points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs, ys, strict=True))
+    label = html.escape(f"from {y[0]:.4g} to {y[-1]:.4g}")
+    return (
+        f'<svg width="{width}" height="{height}" role="img" aria-label="{label}">'
+        f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{points}"/>'
+        f'<circle cx="{xs[-1]:.1f}" cy="{ys[-1]:.1f}" r="2" fill="{colour}"/></svg>'
+    )
+
+
+def expected_band(values: pd.Series, *, window: int = 28, k: float = 3.0) -> pd.DataFrame:
+    """A robust expected band from the days before each day: rolling median +- k * 1.4826 * MAD.
+
+    Used to draw context around an issue's series when detection stored no band for those days.
+    """
+    past = values.shift(1)
+    med = past.rolling(window, min_periods=7).median()
+    mad = (past - med).abs().rolling(window, min_periods=7).median() * 1.4826
+    return pd.DataFrame({"expected": med, "lower": med - k * mad, "upper": med + k * mad})
+
+
+def format_share_figure(shares: pd.DataFrame) -> go.Figure:
+    """Stacked area of each format's share of impressions per day."""
+    fig = go.Figure()
+    for fmt, part in shares.groupby("format", sort=True):
+        fig.add_trace(go.Scatter(x=part["date"], y=part["share"], name=str(fmt), stackgroup="one", mode="lines"))
+    fig.update_layout(title="Exposure share of formats", yaxis=dict(tickformat=".0%", range=[0, 1]), **_LAYOUT)
+    return fig
+
+
+def lorenz_figure(lorenz: pd.DataFrame) -> go.Figure:
+    """Lorenz curve of impressions over creators, with the line of equality."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], name="equality", mode="lines", line=dict(dash="dot", color="#999")))
+    fig.add_trace(go.Scatter(x=lorenz["creators"], y=lorenz["impressions"], name="impressions", mode="lines"))
+    fig.update_layout(
+        title="Creator concentration (Lorenz curve)",
+        xaxis=dict(title="share of creators", tickformat=".0%"),
+        yaxis=dict(title="share of impressions", tickformat=".0%"),
+        **{**_LAYOUT, "hovermode": "closest"},
+    )
+    return fig
+
+
+def top_share_figure(top1: pd.DataFrame) -> go.Figure:
+    """Daily share of impressions going to the top 1% of creators."""
+    fig = go.Figure(go.Scatter(x=top1["date"], y=top1["top1_share"], name="top 1% share", mode="lines"))
+    fig.update_layout(title="Top-1% creators' share of impressions", yaxis=dict(tickformat=".0%"), **_LAYOUT)
+    return fig
+
+
+def priority_figure(counts: dict[str, int]) -> go.Figure:
+    """Bar chart of open issues by priority."""
+    keys = list(PRIORITY_COLOURS)
+    fig = go.Figure(
+        go.Bar(x=keys, y=[counts.get(k, 0) for k in keys], marker_color=[PRIORITY_COLOURS[k] for k in keys])
+    )
+    fig.update_layout(title="Open issues by priority", **{**_LAYOUT, "hovermode": "closest"})
+    return fig
+
+
+def issue_figure(
+    series: pd.DataFrame,
+    *,
+    title: str,
+    anomalies: pd.DataFrame | None = None,
+    first_seen=None,
+    fix_date=None,
+) -> go.Figure:
+    """The metric in the issue's scope: observed line, expected band, anomaly markers, first-seen and fix dates.
+
+    Args:
+        series (pd.DataFrame): columns date, value (one row per day).
+        anomalies (pd.DataFrame | None): columns date, observed and optionally expected/lower/upper as stored by
+            detection; where given they override the rolling band on their days.
+    """
+    s = series.sort_values("date").reset_index(drop=True)
+    band = expected_band(s["value"])
+    if anomalies is not None and len(anomalies) and {"lower", "upper", "expected"} <= set(anomalies.columns):
+        stored = anomalies.drop_duplicates("date").set_index("date")
+        idx = s["date"].map(lambda d: d in stored.index)
+        for col in ("expected", "lower", "upper"):
+            band.loc[idx, col] = s.loc[idx, "date"].map(stored[col]).astype(float)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=s["date"], y=band["upper"], mode="lines", line=dict(width=0), showlegend=False))
+    fig.add_trace(
+        go.Scatter(
+            x=s["date"],
+            y=band["lower"],
+            mode="lines",
+            line=dict(width=0),
+            fill="tonexty",
+            fillcolor="rgba(37,99,235,0.15)",
+            name="expected band",
+        )
+    )
+    fig.add_trace(go.Scatter(x=s["date"], y=band["expected"], mode="lines", name="expected", line=dict(dash="dot")))
+    fig.add_trace(go.Scatter(x=s["date"], y=s["value"], mode="lines+markers", name="observed", marker=dict(size=4)))
+    if anomalies is not None and len(anomalies):
+        fig.add_trace(
+            go.Scatter(
+                x=anomalies["date"],
+                y=anomalies["observed"],
+                mode="markers",
+                name="anomaly",
+                marker=dict(color="#b91c1c", size=10, symbol="x"),
+            )
+        )
+    for when, label in ((first_seen, "first seen"), (fix_date, "fix")):
+        if when is not None:
+            fig.add_vline(x=pd.Timestamp(when).timestamp() * 1000, line_dash="dash", annotation_text=label)
+    fig.update_layout(title=title, **_LAYOUT)
+    return fig
+
+
+def waterfall_figure(splits: list[dict]) -> go.Figure:
+    """Mix vs rate waterfall of the strongest split: mix effect + rate effect = total change."""
+    top = max(splits, key=lambda s: abs(s.get("total_change") or 0.0))
+    fig = go.Figure(
+        go.Waterfall(
+            x=[f"mix ({top['dimension']})", f"rate (within {top['dimension']})", "total change"],
+            y=[top["mix_effect"], top["rate_effect"], top["total_change"]],
+            measure=["relative", "relative", "total"],
+        )
+    )
+    fig.update_layout(title=f"Mix vs rate along {top['dimension']}: {top['label']}", **_LAYOUT)
+    return fig
+
+
+def series_figure(series: pd.DataFrame, *, title: str) -> go.Figure:
+    """Plain daily series of one or more metrics (columns metric, date, value)."""
+    fig = go.Figure()
+    for metric, part in series.groupby("metric", sort=True):
+        fig.add_trace(go.Scatter(x=part["date"], y=part["value"], name=str(metric), mode="lines"))
+    fig.update_layout(title=title, **_LAYOUT)
+    return fig
+
+
+def breakdown_figure(breakdown: pd.DataFrame, *, by: str, title: str) -> go.Figure:
+    """Horizontal bars of a metric's value per child slice."""
+    b = breakdown.head(30).iloc[::-1]
+    fig = go.Figure(go.Bar(x=b["value"], y=b["key"].astype(str), orientation="h"))
+    fig.update_layout(title=title, yaxis=dict(title=by), **{**_LAYOUT, "hovermode": "closest"})
+    return fig
+
+
+def impact_figure(impact: dict) -> go.Figure | None:
+    """Observed vs counterfactual band and the cumulative effect, from an impact estimate stored on an issue
+    (the dict of ecoradar.impact's ImpactResult.to_dict()); None when it carries no series."""
+    points = pd.DataFrame(impact.get("series") or [])
+    if points.empty or "predicted" not in points:
+        return None
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
+    x = points["time"]
+    fig.add_trace(go.Scatter(x=x, y=points["predicted_upper"], mode="lines", line=dict(width=0), showlegend=False))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=points["predicted_lower"],
+            mode="lines",
+            line=dict(width=0),
+            fill="tonexty",
+            fillcolor="rgba(234,88,12,0.15)",
+            name="counterfactual 95%",
+        )
+    )
+    fig.add_trace(go.Scatter(x=x, y=points["predicted"], mode="lines", name="counterfactual", line=dict(dash="dot")))
+    fig.add_trace(go.Scatter(x=x, y=points["observed"], mode="lines", name="observed"))
+    fig.add_trace(go.Scatter(x=x, y=points["cumulative_effect"], mode="lines", name="cumulative effect"), row=2, col=1)
+    verdict = impact.get("verdict", "?")
+    effect = impact.get("relative_effect")
+    label = f"{verdict}" + (f", relative effect {effect:+.1%}" if isinstance(effect, float) else "")
+    fig.update_layout(title=f"Impact of the fix: {label}", **{**_LAYOUT, "height": 420})
+    return fig

@@ -1,0 +1,133 @@
+"""detect_cube on small seeded cubes with known changes: scope, pruning, skips, holidays, sensitivity."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from detect_cubes import LIKE_RATE, START, VIEWS, make_cube
+
+from ecoradar.detect.cube import detect_cube
+from ecoradar.errors import DataError
+
+DAY = 80
+D = START + dt.timedelta(days=DAY)
+METRICS = {"views": VIEWS, "like_rate": LIKE_RATE}
+
+
+def _run(cube, metrics=METRICS, **kw):
+    kw.setdefault("date_from", D - dt.timedelta(days=9))
+    kw.setdefault("date_to", D)
+    return detect_cube(cube, metrics, **kw)
+
+
+def test_clean_cube_is_quiet():
+    res = _run(make_cube(seed=1))
+    assert res.anomalies == []
+    assert res.tested == 10 * 20 * 2  # 10 days x 20 slices x 2 metrics
+
+
+def test_leaf_dip_found_in_its_exact_scope_and_parents_pruned():
+    res = _run(make_cube(changes=(({"region": "BR", "format": "photo"}, DAY, 0.6),)), {"views": VIEWS})
+    on_day = [a for a in res.anomalies if a.date == D]
+    assert [a.scope for a in on_day] == [{"region": "BR", "format": "photo"}]
+    a = on_day[0]
+    assert a.kind == "dip" and a.direction == "down" and a.metric == "views"
+    assert a.lower <= a.expected <= a.upper and a.observed < a.lower
+    assert a.q_value <= 1e-3 and 0.5 <= a.score <= 1
+    assert all(x.date == D for x in res.anomalies)
+
+
+def test_broad_change_keeps_the_parent():
+    res = _run(make_cube(changes=(({"region": "BR"}, DAY, 1.5),)), {"views": VIEWS})
+    on_day = [a.scope for a in res.anomalies if a.date == D]
+    assert on_day == [{"region": "BR"}]
+
+
+def test_level_shift_reported_on_following_days_with_start():
+    res = _run(make_cube(changes=(({"region": "JP", "format": "live"}, DAY - 3, 1.3),)), {"views": VIEWS})
+    scopes = {(a.date, tuple(a.scope.items())) for a in res.anomalies}
+    key = (("region", "JP"), ("format", "live"))
+    assert all((START + dt.timedelta(days=d), key) in scopes for d in range(DAY - 3, DAY + 1))
+    shifts = [a for a in res.anomalies if a.kind == "level_shift"]
+    assert shifts and all(a.start == START + dt.timedelta(days=DAY - 3) for a in shifts)
+
+
+def test_ratio_judged_with_denominators():
+    # the largest leaf's like rate moves 0.1 -> 0.104 (found); a 0.1 -> 0.13 move in a slice of ~60 views is not
+    cube = make_cube(rate_changes=(({"region": "JP", "format": "live"}, DAY, 0.104),))
+    res = _run(cube, {"like_rate": LIKE_RATE})
+    assert [a.scope for a in res.anomalies if a.date == D] == [{"region": "JP", "format": "live"}]
+    small = make_cube(scale=60, rate_changes=(({"region": "US", "format": "short_video"}, DAY, 0.13),))
+    metric = LIKE_RATE.model_copy(update={"min_denominator": 0})
+    assert _run(small, {"like_rate": metric}).anomalies == []
+
+
+def test_below_min_denominator_skipped_with_reason():
+    metric = LIKE_RATE.model_copy(update={"min_denominator": 20_000})
+    res = _run(make_cube(), {"like_rate": metric})
+    assert res.skipped["below_min_denominator"] > 0
+    assert res.tested + sum(res.skipped.values()) == 10 * 20
+
+
+def test_holidays_not_judged_and_left_out_of_baselines():
+    cube = make_cube()
+    for day in (DAY - 14, DAY - 7, DAY):
+        hit = (cube["metric"] == "views") & (cube["date"] == START + dt.timedelta(days=day))
+        cube.loc[hit, "value"] *= 3
+    events = pd.DataFrame({"ts": pd.to_datetime([START + dt.timedelta(days=d) for d in (DAY - 14, DAY - 7, DAY)]),
+                           "kind": "holiday", "name": "h", "scope": "", "description": ""})
+    res = _run(cube, {"views": VIEWS}, events=events)
+    assert res.anomalies == []
+    assert res.skipped["holiday"] == 20
+    without = _run(cube, {"views": VIEWS})
+    assert any(a.date == D for a in without.anomalies)
+
+
+def test_bad_input_counted_never_crashes():
+    cube = make_cube()
+    views = cube["metric"] == "views"
+    us = views & (cube["region"] == "US") & (cube["format"] == "live")
+    cube.loc[us & (cube["date"] == D), "value"] = -5.0  # negative count
+    de = views & (cube["region"] == "DE") & (cube["format"] == "live")
+    cube = cube.loc[~(de & (cube["date"] < D - dt.timedelta(days=3)))]  # too short a history
+    jp = views & (cube["region"] == "JP") & (cube["format"] == "photo")
+    cube.loc[jp, "value"] = 7.0  # constant
+    cube = cube.loc[~(views & (cube["region"] == "BR") & (cube["format"] == "live") & (cube["date"] == D))]  # gap
+    res = _run(cube, {"views": VIEWS})
+    assert res.skipped["negative_count"] == 1
+    assert res.skipped["short_history"] == 4
+    assert res.skipped["missing"] == 1
+    assert all(np.isfinite(a.score) and np.isfinite(a.q_value) for a in res.anomalies)
+    assert not [a for a in res.anomalies if a.scope == {"region": "JP", "format": "photo"}]
+
+
+def test_sensitivity_multiplies_thresholds():
+    cube = make_cube(changes=(({"region": "BR", "format": "live"}, DAY, 0.85),))
+    found = _run(cube, {"views": VIEWS}, date_from=D)
+    assert [a.scope for a in found.anomalies] == [{"region": "BR", "format": "live"}]
+    dull = VIEWS.model_copy(update={"sensitivity": 3.0})
+    assert _run(cube, {"views": dull}, date_from=D).anomalies == []
+
+
+def test_output_ranked_and_table_matches_records():
+    cube = make_cube(changes=(({"region": "BR", "format": "photo"}, DAY, 0.5), ({"region": "US"}, DAY - 1, 1.4)))
+    res = _run(cube)
+    q = [a.q_value for a in res.anomalies]
+    assert q == sorted(q) and len(res.anomalies) == res.table.num_rows >= 2
+    table = res.table.to_pylist()
+    for a, row in zip(res.anomalies, table, strict=True):
+        assert row["metric"] == a.metric and row["date"] == a.date and row["kind"] == a.kind
+        assert {k: row[k] for k in a.scope} == a.scope and row["q_value"] == pytest.approx(a.q_value)
+
+
+def test_arrow_input_and_missing_columns():
+    import pyarrow as pa
+
+    cube = make_cube(changes=(({"region": "BR", "format": "photo"}, DAY, 0.5),))
+    res = _run(pa.Table.from_pandas(cube), {"views": VIEWS})
+    assert any(a.scope == {"region": "BR", "format": "photo"} for a in res.anomalies)
+    with pytest.raises(DataError, match="value"):
+        _run(cube.drop(columns=["value"]), {"views": VIEWS})

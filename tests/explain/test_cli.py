@@ -1,0 +1,96 @@
+"""`ecoradar localize` and `ecoradar explain` as real processes, including bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run_cli
+from worlds import cube, leaf_table
+
+from ecoradar.metrics.loader import load_catalog
+
+
+@pytest.fixture(scope="module")
+def leaves_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("leaves") / "leaves.csv"
+    leaf_table([{"region": "ID", "format": "photo"}]).to_csv(path, index=False)
+    return path
+
+
+def test_localize_json(leaves_csv):
+    res = run_cli("localize", "--leaves", leaves_csv, "--dims", "region,format,os,surface", "--json")
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert [r["scope"] for r in out] == [{"region": "ID", "format": "photo"}]
+    assert out[0]["contribution"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_localize_table_and_reference_method(leaves_csv):
+    res = run_cli("localize", "--leaves", leaves_csv, "--dims", "region,format,os,surface", "--method", "riskloc")
+    assert res.exit_code == 0, res.stderr
+    assert "region=ID&format=photo" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--dims", "region,formt"], "no column 'formt'"),
+        (["--dims", "region", "--real-col", "observed"], "no column 'observed'"),
+        (["--dims", "region", "--method", "squeze"], "unknown localizer 'squeze'"),
+    ],
+)
+def test_localize_bad_input(leaves_csv, args, message):
+    res = run_cli("localize", "--leaves", leaves_csv, *args)
+    assert res.exit_code == 2
+    assert message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_localize_missing_file(tmp_path):
+    res = run_cli("localize", "--leaves", tmp_path / "nope.csv", "--dims", "a")
+    assert res.exit_code == 2 and "does not exist" in res.stderr
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """A data folder holding only a cube (hive-partitioned by date) of a real catalog ratio metric."""
+    metric = next(m for m in load_catalog().values() if m.is_ratio and {"region", "format", "os"} <= set(m.dimensions))
+    rows, day = cube(rate_causes=[{"region": "JP", "format": "live"}])
+    rows["metric"] = metric.name
+    root = tmp_path_factory.mktemp("world")
+    for d, part in rows.groupby("date"):
+        folder = root / "cube" / f"date={d}"
+        folder.mkdir(parents=True)
+        part.drop(columns="date").to_parquet(folder / "part-0.parquet", index=False)
+    return root, metric.name, day
+
+
+def test_explain_cli(data_dir):
+    root, name, day = data_dir
+    res = run_cli("explain", "--data", root, "--metric", name, "--date", day, "--json")
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["root_causes"][0]["scope"] == {"region": "JP", "format": "live"}
+    assert out["label"] == "rate_change" and out["mix_rate"]
+    text = run_cli("explain", "--data", root, "--metric", name, "--date", day)
+    assert text.exit_code == 0 and "region=JP,format=live" in text.stdout and "Mix vs rate" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--metric", "no_such_metric"], "unknown metric"),
+        (["--date", "1999-01-01"], "outside the data"),
+        (["--date", "yesterday"], "not a date"),
+        (["--slice", "regoin=JP"], "did you mean 'region'"),
+        (["--slice", "region=JP,os=ios"], "too deep"),
+    ],
+)
+def test_explain_bad_input(data_dir, args, message):
+    root, name, day = data_dir
+    base = {"--metric": name, "--date": str(day)}
+    for k, v in zip(args[::2], args[1::2], strict=True):
+        base[k] = v
+    res = run_cli("explain", "--data", root, *[x for kv in base.items() for x in kv])
+    assert res.exit_code == 2, res.stdout
+    assert message in res.stderr and "Traceback" not in res.stderr

@@ -1,0 +1,262 @@
+"""The daily job: grouping into issues, accumulation, recovery, regression, suppression, idempotence, atomicity."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from ecoradar.errors import NotFound
+from ecoradar.explain.records import Explanation, RelatedEvent, RootCause
+from ecoradar.issues import service
+from ecoradar.issues.daily import group_day, ingest_day, run_days
+from ecoradar.store import Issue, IssueDay, Run
+from store.storetests import D0, anomaly, catalog, day, dump, store, store_url  # noqa: F401
+
+JP = {"region": "JP"}
+JP_PHOTO = {"region": "JP", "format": "photo"}
+
+
+def ingest(store, date, anomalies, explanations=(), **kw):  # noqa: F811
+    with store.session() as session:
+        return ingest_day(session, date, anomalies, list(explanations), catalog(), **kw)
+
+
+def all_issues(store):  # noqa: F811
+    with store.session() as session:
+        rows, _ = service.list_issues(session, status="all", sort="-first_seen", limit=None)
+        return [service.issue_to_dict(i) for i in rows]
+
+
+def explained(scope, child, date=D0, contribution=0.8, observed=0.08, expected=0.12):
+    return Explanation(
+        metric="photo_share",
+        scope=scope,
+        date=date,
+        root_causes=[RootCause(child, contribution, observed, expected), RootCause({"region": "US"}, 0.1)],
+        events=[
+            RelatedEvent(
+                ts=__import__("datetime").datetime(2026, 2, 9, 12),
+                kind="launch",
+                name="feed v2",
+                scope={"region": "JP"},
+                score=0.7,
+            )
+        ],
+    )
+
+
+# ------------------------------------------------------------------------------------------------- grouping
+def test_parent_explained_by_child_is_one_issue_scoped_to_the_child(store):  # noqa: F811
+    parent = anomaly({}, observed=0.115, expected=0.12)
+    child = anomaly(JP_PHOTO, observed=0.08, expected=0.12)
+    summary = ingest(store, D0, [parent, child], [explained({}, JP_PHOTO)])
+    assert (summary.new, summary.ongoing) == (1, 0)
+    [issue] = all_issues(store)
+    assert issue["scope"] == JP_PHOTO
+    assert issue["root_causes"][0] == {"scope": JP_PHOTO, "contribution": 0.8, "observed": 0.08, "expected": 0.12}
+    assert issue["related_events"][0]["name"] == "feed v2"
+    assert issue["title"] == (
+        "Photo share of impressions down 33% for photo in JP since 2026-02-10 (8.0% vs 12.0% expected)"
+    )
+    assert issue["category"] == "traffic_balance" and issue["owner"] == "ranking"
+
+
+def test_parent_alone_explained_by_child_takes_the_child_scope(store):  # noqa: F811
+    ingest(store, D0, [anomaly({}, observed=0.115, expected=0.12)], [explained({}, JP_PHOTO)])
+    assert [i["scope"] for i in all_issues(store)] == [JP_PHOTO]
+
+
+def test_weak_root_cause_keeps_the_parent_scope(store):  # noqa: F811
+    ingest(store, D0, [anomaly(JP)], [explained(JP, JP_PHOTO, contribution=0.3)])
+    assert [i["scope"] for i in all_issues(store)] == [JP]
+
+
+def test_grouping_rules():
+    same_day = [
+        anomaly(JP),
+        anomaly(JP_PHOTO),  # overlapping: one group
+        anomaly({"region": "US"}),  # disjoint slice: its own group
+        anomaly(JP, observed=0.2),  # other direction: its own group
+        anomaly(JP, metric="photo_share__for_you"),  # same family, overlapping: joins the JP group
+        anomaly(JP, metric="like_rate"),  # other family
+    ]
+    groups = group_day(same_day)
+    sizes = sorted(
+        (g.fingerprint.hint["contributes"]["family"], g.primary.anomaly.direction, len(g.members)) for g in groups
+    )
+    assert sizes == [
+        ("like_rate", "down", 1),
+        ("photo_share", "down", 1),
+        ("photo_share", "down", 3),
+        ("photo_share", "up", 1),
+    ]
+    assert len({g.fingerprint.value for g in groups}) == 4
+
+
+def test_grouping_is_stable_under_input_order():
+    items = [anomaly(JP), anomaly(JP_PHOTO), anomaly({"region": "US"}), anomaly({"os": "ios"}, metric="like_rate")]
+    first = [(g.fingerprint.value, g.scope) for g in group_day(items)]
+    assert first == [(g.fingerprint.value, g.scope) for g in group_day(items[::-1])]
+
+
+def test_issue_accumulates_adjacent_days_and_overlapping_slices(store):  # noqa: F811
+    ingest(store, day(0), [anomaly(JP, day(0), start=day(-2))])
+    ingest(store, day(1), [anomaly(JP_PHOTO, day(1))])  # overlapping slice next day: same issue
+    summary = ingest(store, day(2), [anomaly(JP, day(2), observed=0.05)])
+    assert (summary.new, summary.ongoing) == (0, 1)
+    [issue] = all_issues(store)
+    assert (issue["first_seen"], issue["last_seen"], issue["times_seen"]) == ("2026-02-10", "2026-02-12", 3)
+    assert issue["start_date"] == "2026-02-08"
+    assert [d["date"] for d in issue["days"]] == ["2026-02-10", "2026-02-11", "2026-02-12"]
+    assert issue["observed"] == 0.05  # the strongest day
+    assert issue["title"].endswith("since 2026-02-08 (5.0% vs 12.0% expected)")
+
+
+def test_severity_grows_with_duration_and_escalation_notifies(store):  # noqa: F811
+    small = dict(exposure=0.02)  # 2% of the platform, -33%: 0.0067 a day
+    first = ingest(store, day(0), [anomaly(JP, day(0), **small)])
+    assert first.notify == []
+    priorities = [all_issues(store)[0]["priority"]]
+    for n in range(1, 5):
+        summary = ingest(store, day(n), [anomaly(JP, day(n), **small)])
+        priorities.append(all_issues(store)[0]["priority"])
+    assert priorities == ["P2", "P2", "P2", "P2", "P1"]
+    assert [e["event"] for e in summary.notify] == ["issue.escalated"]
+    kinds = [h["kind"] for h in all_issues(store)[0]["history"]]
+    assert kinds.count("priority_change") == 1
+
+
+def test_new_high_priority_issues_are_notified(store):  # noqa: F811
+    summary = ingest(store, D0, [anomaly({}, observed=0.06, expected=0.12), anomaly({"region": "US"}, exposure=0.001)])
+    assert [(e["event"], e["priority"]) for e in summary.notify] == [("issue.new", "P0")]
+
+
+# ------------------------------------------------------------------------------------ recovery and regression
+def test_recovered_after_quiet_days_then_ongoing_again(store):  # noqa: F811
+    ingest(store, day(0), [anomaly(JP, day(0))])
+    assert [ingest(store, day(n), []).recovered for n in (1, 2, 3)] == [0, 0, 1]
+    [issue] = all_issues(store)
+    assert (issue["status"], issue["substatus"]) == ("new", "recovered")  # not resolved: people resolve
+    summary = ingest(store, day(9), [anomaly(JP, day(9))])  # same fingerprint weeks later: same issue
+    assert (summary.new, summary.ongoing) == (0, 1)
+    [issue] = all_issues(store)
+    assert issue["substatus"] == "ongoing" and issue["times_seen"] == 2
+    assert [h["kind"] for h in issue["history"]] == ["created", "recovered", "ongoing"]
+
+
+def test_resolved_issue_that_fires_again_reopens_as_regressed(store):  # noqa: F811
+    ingest(store, day(0), [anomaly(JP, day(0))])
+    with store.session() as session:
+        service.transition(session, service.get_issue(session, 1), "resolved", actor="ann", fix_date=day(2))
+    tail = ingest(store, day(2), [anomaly(JP, day(2))])  # on the fix day: the fix's tail, not a regression
+    assert (tail.regressed, all_issues(store)[0]["status"]) == (0, "resolved")
+    summary = ingest(store, day(6), [anomaly(JP, day(6))])
+    assert (summary.new, summary.regressed) == (0, 1)
+    assert [e["event"] for e in summary.notify] == ["issue.regressed"]
+    [issue] = all_issues(store)
+    assert (issue["status"], issue["substatus"], issue["resolved_at"]) == ("regressed", "ongoing", None)
+    assert issue["history"][-1]["kind"] == "regression" and issue["history"][-1]["from"] == "resolved"
+
+
+def test_false_positive_suppresses_the_fingerprint_and_counts_in_precision(store):  # noqa: F811
+    ingest(store, day(0), [anomaly(JP, day(0)), anomaly({"region": "US"}, day(0))])
+    with store.session() as session:
+        jp = next(i for i in service.list_issues(session)[0] if i.scope == JP)
+        service.transition(session, jp, "false_positive", actor="ann", note="a holiday")
+    summary = ingest(store, day(5), [anomaly(JP, day(5))])
+    assert (summary.new, summary.suppressed) == (0, 1)
+    issues = all_issues(store)
+    assert len(issues) == 2
+    assert next(i for i in issues if i["scope"] == JP)["times_seen"] == 1
+    with store.session() as session:
+        assert service.metric_precision(session) == [
+            {"metric": "photo_share", "issues": 2, "judged": 1, "false_positive": 1, "precision": 0.0}
+        ]
+
+
+# -------------------------------------------------------------------------------- idempotence and atomicity
+def test_ingesting_the_same_day_twice_changes_nothing(store):  # noqa: F811
+    batch = [anomaly(JP), anomaly({"region": "US"}, observed=0.2)]
+    first = ingest(store, D0, batch)
+    before = dump(store)
+    again = ingest(store, D0, batch)
+    assert again.skipped and (again.new, again.notify) == (first.new, [])
+    assert dump(store) == before
+
+
+def test_an_error_mid_day_leaves_the_store_as_before(store):  # noqa: F811
+    ingest(store, day(0), [anomaly(JP, day(0))])
+    before = dump(store)
+    # the unknown metric sorts last, so JP (ongoing) and US (new) are written before the error
+    broken = [anomaly(JP, day(1)), anomaly({"region": "US"}, day(1)), anomaly(JP, day(1), metric="zz_unknown")]
+    with pytest.raises(NotFound, match="unknown metric 'zz_unknown'"):
+        ingest(store, day(1), broken)
+    assert dump(store) == before
+    assert ingest(store, day(1), broken[:2]).new == 1  # and the day can be ingested afterwards
+
+
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    sys.path.insert(0, {tests!r})
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+    from ecoradar.issues.daily import ingest_day
+    from ecoradar.store import open_store
+    from store.storetests import anomaly, catalog, day
+
+    store = open_store({url!r})
+    flushes = []
+
+    @event.listens_for(Session, "after_flush")
+    def _die(session, ctx):
+        flushes.append(1)
+        if len(flushes) == 4:  # rows of the day are written but not committed
+            print("killing", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    with store.session() as session:
+        ingest_day(session, day(1), [anomaly({{"region": r}}, day(1)) for r in ("JP", "US", "BR", "DE")], [],
+                   catalog())
+    """
+)
+
+
+def test_a_kill_mid_day_leaves_the_store_as_before(store, tmp_path):  # noqa: F811
+    ingest(store, day(0), [anomaly(JP, day(0))])
+    before = dump(store)
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER.format(tests=str(Path(__file__).resolve().parents[1]), url=store.url))
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env={**os.environ}
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert "killing" in proc.stdout
+    store.engine.dispose()
+    assert dump(store) == before
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Run)) == 1
+
+
+def test_run_days_only_produces_missing_days(store):  # noqa: F811
+    produced = []
+
+    def produce(date):
+        produced.append(date)
+        return [anomaly(JP, date)], []
+
+    out = run_days(store, [day(1), day(0)], produce, catalog())
+    assert [s.date for s in out] == [day(0), day(1)] and [s.new for s in out] == [1, 0]
+    again = run_days(store, [day(0), day(1), day(2)], produce, catalog())
+    assert produced == [day(0), day(1), day(2)]
+    assert [s.skipped for s in again] == [True, True, False]
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(IssueDay)) == 3
+        assert session.scalar(select(func.count()).select_from(Issue)) == 1
