@@ -16,12 +16,22 @@ FORMATS = ("short_video", "photo", "live")
 START = dt.date(2026, 1, 1)
 
 VIEWS = Metric(
-    name="views", description="impressions", table="impressions", kind="count",
-    dimensions=["region", "format"], category="supply",
+    name="views",
+    description="impressions",
+    table="impressions",
+    kind="count",
+    dimensions=["region", "format"],
+    category="supply",
 )
 LIKE_RATE = Metric(
-    name="like_rate", description="likes per impression", table="impressions", kind="ratio",
-    numerator="liked", denominator="1", dimensions=["region", "format"], category="user_experience",
+    name="like_rate",
+    description="likes per impression",
+    table="impressions",
+    kind="ratio",
+    numerator="liked",
+    denominator="1",
+    dimensions=["region", "format"],
+    category="user_experience",
     min_denominator=50,
 )
 
@@ -63,10 +73,14 @@ def make_cube(
         hit = [k for k, (r, f) in enumerate(leaves) if _matches(scope, r, f)]
         v, lk = views[hit].sum(axis=0), likes[hit].sum(axis=0)
         dims = {d: scope.get(d) for d in DIMENSIONS}
-        frames.append(pd.DataFrame({"metric": "views", "date": dates, **dims, "numerator": v, "denominator": np.nan,
-                                    "value": v}))
-        frames.append(pd.DataFrame({"metric": "like_rate", "date": dates, **dims, "numerator": lk, "denominator": v,
-                                    "value": lk / v}))
+        frames.append(
+            pd.DataFrame({"metric": "views", "date": dates, **dims, "numerator": v, "denominator": np.nan, "value": v})
+        )
+        frames.append(
+            pd.DataFrame(
+                {"metric": "like_rate", "date": dates, **dims, "numerator": lk, "denominator": v, "value": lk / v}
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 

@@ -10,7 +10,9 @@ from ecoradar.simulate.series import binomial_rate
 
 def _score(rate, trials, split):
     det = get_detector("ratio")()
-    return det.fit_score(rate[None, :split], rate[None, split:], denominators=(trials[None, :split], trials[None, split:]))
+    return det.fit_score(
+        rate[None, :split], rate[None, split:], denominators=(trials[None, :split], trials[None, split:])
+    )
 
 
 def test_tiny_slice_one_to_three_of_twenty_is_not_an_alarm():

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
-from conftest import run_cli
 from worlds import cube, leaf_table
 
+from conftest import run_cli
+from ecoradar.metrics.cube import CUBE_SCHEMA
 from ecoradar.metrics.loader import load_catalog
 
 
@@ -26,17 +29,10 @@ def test_localize_json(leaves_csv):
     assert out[0]["contribution"] == pytest.approx(1.0, abs=0.05)
 
 
-def test_localize_table_and_reference_method(leaves_csv):
-    res = run_cli("localize", "--leaves", leaves_csv, "--dims", "region,format,os,surface", "--method", "riskloc")
-    assert res.exit_code == 0, res.stderr
-    assert "region=ID&format=photo" in res.stdout
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--dims", "region,formt"], "no column 'formt'"),
-        (["--dims", "region", "--real-col", "observed"], "no column 'observed'"),
         (["--dims", "region", "--method", "squeze"], "unknown localizer 'squeze'"),
     ],
 )
@@ -44,11 +40,6 @@ def test_localize_bad_input(leaves_csv, args, message):
     res = run_cli("localize", "--leaves", leaves_csv, *args)
     assert res.exit_code == 2
     assert message in res.stderr and "Traceback" not in res.stderr
-
-
-def test_localize_missing_file(tmp_path):
-    res = run_cli("localize", "--leaves", tmp_path / "nope.csv", "--dims", "a")
-    assert res.exit_code == 2 and "does not exist" in res.stderr
 
 
 @pytest.fixture(scope="module")
@@ -61,19 +52,19 @@ def data_dir(tmp_path_factory):
     for d, part in rows.groupby("date"):
         folder = root / "cube" / f"date={d}"
         folder.mkdir(parents=True)
-        part.drop(columns="date").to_parquet(folder / "part-0.parquet", index=False)
+        pq.write_table(pa.Table.from_pandas(part, schema=CUBE_SCHEMA, preserve_index=False), folder / "part-0.parquet")
     return root, metric.name, day
 
 
 def test_explain_cli(data_dir):
     root, name, day = data_dir
-    res = run_cli("explain", "--data", root, "--metric", name, "--date", day, "--json")
+    res = run_cli("explain", "--data", root, "--metric", name, "--date", day)
     assert res.exit_code == 0, res.stderr
-    out = json.loads(res.stdout)
-    assert out["root_causes"][0]["scope"] == {"region": "JP", "format": "live"}
-    assert out["label"] == "rate_change" and out["mix_rate"]
-    text = run_cli("explain", "--data", root, "--metric", name, "--date", day)
-    assert text.exit_code == 0 and "region=JP,format=live" in text.stdout and "Mix vs rate" in text.stdout
+    lines = res.stdout.splitlines()
+    assert lines[0] == f"{name} on {day} in all: rate_change"
+    first_cause = next(line for line in lines if "region=" in line)
+    assert "region=JP,format=live" in first_cause
+    assert "Mix vs rate" in res.stdout
 
 
 @pytest.mark.parametrize(
@@ -81,9 +72,7 @@ def test_explain_cli(data_dir):
     [
         (["--metric", "no_such_metric"], "unknown metric"),
         (["--date", "1999-01-01"], "outside the data"),
-        (["--date", "yesterday"], "not a date"),
         (["--slice", "regoin=JP"], "did you mean 'region'"),
-        (["--slice", "region=JP,os=ios"], "too deep"),
     ],
 )
 def test_explain_bad_input(data_dir, args, message):

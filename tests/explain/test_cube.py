@@ -57,7 +57,9 @@ def test_pure_mix_shift_is_labelled_mix_shift():
 
 
 def test_mix_rate_parts_add_up_and_label_rate_change():
-    seg = pd.DataFrame({"num_before": [10, 40], "den_before": [100, 100], "num_after": [30, 40], "den_after": [100, 100]})
+    seg = pd.DataFrame(
+        {"num_before": [10, 40], "den_before": [100, 100], "num_after": [30, 40], "den_after": [100, 100]}
+    )
     s = mix_rate_split(seg, "format")
     assert (s.mix_effect, s.label) == (0.0, "rate_change")
     assert s.rate_effect == pytest.approx(s.total_change) == pytest.approx(0.1)
@@ -85,8 +87,13 @@ def test_events_rank_by_overlap_and_timing():
 def test_explain_attaches_the_related_event():
     rows, day = cube(rate_causes=[{"region": "JP"}])
     events = pd.DataFrame(
-        {"ts": pd.to_datetime([str(day), str(day)]), "kind": ["launch", "holiday"], "name": ["jp app", "global"],
-         "scope": ["region=JP", ""], "description": ["", ""]}
+        {
+            "ts": pd.to_datetime([str(day), str(day)]),
+            "kind": ["launch", "holiday"],
+            "name": ["jp app", "global"],
+            "scope": ["region=JP", ""],
+            "description": ["", ""],
+        }
     )
     assert explain(rows, METRIC, date=day, events=events).events[0].name == "jp app"
 

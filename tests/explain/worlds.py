@@ -70,4 +70,6 @@ def cube(
         rows[d] = rows[d].astype(object).where(rows[d].notna(), None)
     rows["metric"] = "report_rate"
     rows["value"] = rows["numerator"] / rows["denominator"]
-    return rows[["metric", "date", *DIMENSIONS, "numerator", "denominator", "value"]], start + dt.timedelta(days=days - 1)
+    return rows[["metric", "date", *DIMENSIONS, "numerator", "denominator", "value"]], start + dt.timedelta(
+        days=days - 1
+    )

@@ -162,7 +162,8 @@ def test_resolved_issue_that_fires_again_reopens_as_regressed(store):  # noqa: F
     assert [e["event"] for e in summary.notify] == ["issue.regressed"]
     [issue] = all_issues(store)
     assert (issue["status"], issue["substatus"], issue["resolved_at"]) == ("regressed", "ongoing", None)
-    assert issue["history"][-1]["kind"] == "regression" and issue["history"][-1]["from"] == "resolved"
+    [reopen] = [h for h in issue["history"] if h["kind"] == "regression"]
+    assert (reopen["from"], reopen["to"], reopen["actor"]) == ("resolved", "regressed", "ecoradar-run")
 
 
 def test_false_positive_suppresses_the_fingerprint_and_counts_in_precision(store):  # noqa: F811

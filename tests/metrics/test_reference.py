@@ -85,7 +85,9 @@ def _count(df, dims, mask=None):
 
 def _distinct(df, dims, col):
     return _per_slice(
-        df, dims, lambda g, k: pd.DataFrame({"n": g[col].nunique().astype(float), "d": np.nan}).assign(value=lambda x: x.n)
+        df,
+        dims,
+        lambda g, k: pd.DataFrame({"n": g[col].nunique().astype(float), "d": np.nan}).assign(value=lambda x: x.n),
     )
 
 
@@ -210,12 +212,6 @@ def reference(name: str, t: dict[str, pd.DataFrame]) -> pd.DataFrame:
             return _top_share(imp, IMP_DIMS, "creator_id")
         case "new_creator_share":
             return _ratio(imp, IMP_DIMS, (imp["creator_age"] == "new").astype(float))
-        case "watch_minutes_per_viewer":
-            users = _distinct(imp, IMP_DIMS, "user_id")
-            mins = _ratio(imp, IMP_DIMS, imp["watch_ms"] / 60_000.0)
-            keys = ["day", *IMP_DIMS]
-            merged = mins.drop(columns=["d", "value"]).merge(users[[*keys, "n"]].rename(columns={"n": "d"}), on=keys)
-            return merged.assign(value=merged.n / merged.d)
         case "uploads":
             return _count(up, UP_DIMS)
         case "active_creators":
@@ -286,7 +282,11 @@ def test_builtin_metric_matches_pandas(world, name):
     assert differ.empty, f"{name}: slices differ, e.g.\n{differ.head()}"
     for ours, theirs in (("value", "ref_value"), ("numerator", "ref_n"), ("denominator", "ref_d")):
         np.testing.assert_allclose(
-            merged[ours].astype(float), merged[theirs].astype(float), rtol=1e-9, atol=1e-12, equal_nan=True,
+            merged[ours].astype(float),
+            merged[theirs].astype(float),
+            rtol=1e-9,
+            atol=1e-12,
+            equal_nan=True,
             err_msg=f"{name}: {ours}",
         )
     assert not np.isinf(got["value"].astype(float)).any(), "division by zero gives NULL, never inf"

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import duckdb
 
 from ecoradar.data.io import register_tables
+from ecoradar.simulate import simulate
+
+#: Seed of the small worlds the effect-size and realism tests read.
+SMALL_SEED = 3
+
+
+@cache
+def small_world(root: Path, issues: bool) -> Path:
+    """60 days at scale small (~50k impressions a day), with the default scenarios or none; built once per run.
+
+    (A cached helper rather than a conftest fixture: a tests/simulate/conftest.py would shadow the root
+    `conftest` module that test files import run_cli from.)
+    """
+    out = root / ("small" if issues else "small_clean")
+    simulate(out, scale="small", seed=SMALL_SEED, issues=issues)
+    return out
 
 #: SQL per metric over the views imp / upl / mod (which carry tier and creator_age): (view, value, count), where
 #: count is the number of events the value rests on (its sampling error is about 1/sqrt(count)). Ratios are pooled
@@ -18,7 +35,12 @@ METRIC_SQL = {
     "not_interested_rate": ("imp", "avg(not_interested::int)", "sum(not_interested::int)"),
     "report_rate": ("imp", "avg(reported::int)", "sum(reported::int)"),
     "completion_rate": ("imp", "avg((watch_ms >= duration_ms)::int)", "sum((watch_ms >= duration_ms)::int)"),
-    "new_creator_share": ("imp", "avg((creator_age = 'new')::int)", "sum((creator_age = 'new')::int)"),
+    # exposure clusters by creator: count the new creators seen per day, not their impressions
+    "new_creator_share": (
+        "imp",
+        "avg((creator_age = 'new')::int)",
+        "count(DISTINCT (date, creator_id)) FILTER (WHERE creator_age = 'new')",
+    ),
     "uploads": ("upl", "count(*) / count(DISTINCT date)", "count(*)"),
     "removal_rate": ("mod", "avg((decision = 'removed')::int)", "sum((decision = 'removed')::int)"),
     "appeal_overturn_rate": (
@@ -26,7 +48,7 @@ METRIC_SQL = {
         "avg((appeal_outcome = 'overturned')::int) FILTER (WHERE appeal_outcome IS NOT NULL)",
         "sum((appeal_outcome = 'overturned')::int)",
     ),
-    "review_latency_p90_h": ("mod", "quantile_cont(review_ms, 0.9) / 3.6e6", "count(*) / 10"),
+    "review_latency_p90_h": ("mod", "quantile_cont(review_ms, 0.9) / 3.6e6", "count(*) / 4"),
 }
 
 
@@ -65,8 +87,9 @@ def metric(con, name: str, scope: dict[str, str], start: str, end: str, negate: 
                        GROUP BY ALL),
                  r AS (SELECT date, n, row_number() OVER (PARTITION BY date ORDER BY n DESC) AS rk,
                               count(*) OVER (PARTITION BY date) AS k FROM c),
-                 d AS (SELECT date, sum(n) FILTER (WHERE rk <= ceil(k * 0.01)) AS top, sum(n) AS n FROM r GROUP BY 1)
-            SELECT avg(top / n), sum(top) FROM d
+                 d AS (SELECT date, sum(n) FILTER (WHERE rk <= ceil(k * 0.01)) AS top, sum(n) AS n,
+                              max(ceil(k * 0.01)) AS tops FROM r GROUP BY 1)
+            SELECT avg(top / n), sum(tops) FROM d
         """
     else:
         view, value, count = METRIC_SQL[name]

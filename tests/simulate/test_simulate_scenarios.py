@@ -15,38 +15,41 @@ import simworld
 
 from ecoradar.simulate import KINDS, default_scenarios
 
-#: Expected issue/clean ratio of the metric inside the scope, from the magnitude (None = direction only).
-#: Shares renormalise: a weight w on share s becomes w*s / (1 - s + w*s).
+#: Expected issue/clean ratio of the metric inside the scope from the magnitude m and the clean value s (None =
+#: direction only). Shares renormalise: a weight 1+m on a share s gives (1+m)s / (1 + m s).
 EXPECTED = {
-    "format_exposure": lambda m: (1 + m) / (1 + m * 0.15),
-    "new_creator_exposure": lambda m: (1 + m) / (1 + m * 0.09),
-    "appeal_overturn": lambda m: 1 + m,
-    "removal_rate": lambda m: 1 + m,
-    "uploads": lambda m: 1 + m,
-    "not_interested": lambda m: 1 + m,
-    "share_rate": lambda m: 1 + m,
-    "review_latency": lambda m: 1 + m,
-    "completion": lambda m: 1 + m,
+    "format_exposure": lambda m, s: (1 + m) / (1 + m * s),
+    "new_creator_exposure": lambda m, s: (1 + m) / (1 + m * s),
+    "appeal_overturn": lambda m, s: 1 + m,
+    "removal_rate": lambda m, s: 1 + m,
+    "uploads": lambda m, s: 1 + m,
+    "not_interested": lambda m, s: 1 + m,
+    "share_rate": lambda m, s: 1 + m,
+    "review_latency": lambda m, s: 1 + m,
+    "completion": lambda m, s: 1 + m,
     "creator_concentration": None,
     "spam_wave": None,
 }
 #: Impression rates are compared on the for_you surface when the scope names no surface, so the mix shift (which
 #: moves traffic between surfaces) does not leak into other scenarios' comparisons.
+IMPRESSION_KINDS = {k for k, spec in KINDS.items() if set(spec.dims) >= {"surface"} or "weight" in spec.targets[0]}
 RATES = {"share_rate", "not_interested_rate", "completion_rate", "report_rate", "like_rate"}
 
 
 def _window(t: dict, kind: str) -> tuple[str, str]:
-    """Days with the full effect: after a drift's ramp; review latency after its tail (p90 ~ 3 days) fills."""
-    settle = KINDS[kind].ramp_days - 1 + (4 if kind == "review_latency" else 0)
+    """Days with the full effect: after a drift's ramp; review latency once the delayed decisions arrive."""
+    settle = KINDS[kind].ramp_days - 1 + (2 if kind == "review_latency" else 0)
     start = date.fromisoformat(t["start"]) + timedelta(days=settle)
     end = t["end"] or "2026-03-05"
     return start.isoformat(), end
 
 
 @pytest.fixture(scope="module")
-def cons(small_world, small_world_clean):
-    truth = json.loads((small_world / "truth.json").read_text())
-    return truth, simworld.connect(small_world), simworld.connect(small_world_clean)
+def cons(tmp_path_factory):
+    root = tmp_path_factory.getbasetemp()
+    world, clean = simworld.small_world(root, issues=True), simworld.small_world(root, issues=False)
+    truth = json.loads((world / "truth.json").read_text())
+    return truth, simworld.connect(world), simworld.connect(clean)
 
 
 def test_default_library_covers_every_category_and_required_kind():
@@ -80,11 +83,11 @@ def test_effect_inside_scope_and_not_outside(cons, kind):
     extra = "surface = 'for_you'" if name in RATES and "surface" not in scope else "TRUE"
 
     # inside: the right sign, significantly, and roughly the configured size
-    lr, se = _log_ratio(simworld.metric(con, name, scope, start, end, extra=extra),
-                        simworld.metric(clean, name, scope, start, end, extra=extra))
+    base = simworld.metric(clean, name, scope, start, end, extra=extra)
+    lr, se = _log_ratio(simworld.metric(con, name, scope, start, end, extra=extra), base)
     assert lr * m > 0 and abs(lr) > 2 * se, f"{kind}: log ratio {lr:+.3f} (se {se:.3f}) in {scope}"
     if EXPECTED[kind] is not None:
-        want = math.log(EXPECTED[kind](m))
+        want = math.log(EXPECTED[kind](m, base[0]))
         assert abs(lr - want) <= 0.25 * abs(want) + 3 * se, f"{kind}: log ratio {lr:+.3f}, expected ~{want:+.3f}"
 
     # outside the scope, and inside it before the start, the metric matches the world without issues
@@ -101,7 +104,10 @@ def test_effect_inside_scope_and_not_outside(cons, kind):
 def test_mix_shift_leaves_within_segment_rates_unchanged(cons):
     truth, con, clean = cons
     (t,) = [t for t in truth if t["kind"] == "mix_shift"]
-    start, end = _window(t, "mix_shift")
+    # up to the next scenario that touches impressions, so only the mix shift is in force
+    start = t["start"]
+    end = (date.fromisoformat(min(x["start"] for x in truth if x["start"] > start and x["kind"] in IMPRESSION_KINDS))
+           - timedelta(days=1)).isoformat()
     dim, grown = next(iter(t["scope"].items()))
     # the aggregate moves...
     agg = simworld.metric(con, "like_rate", {}, start, end)[0] / simworld.metric(clean, "like_rate", {}, start, end)[0]

@@ -176,7 +176,7 @@ def test_anomalies_and_health(web_server, web_tokens, seeded):
         assert anomalies["count"] == 4
         health = c.get("/api/health").json()
         assert health["overall"]["issues"] >= 4
-        assert health["overall"]["median_days_to_detect"] == 0.0
+        assert health["overall"]["time_to_detect_days"] == 0.0
         assert "diversity" in health["by_category"]
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import numpy as np
+import pandas as pd
 import plotly.offline
 import pytest
 from webtests import LiveServer, client_for, create_issue, server_fixture, store_fixture, tokens_fixture, world_fixture
 
+from ecoradar.impact import estimate_impact
+from ecoradar.report import charts
 from ecoradar.web.main import create_app
 from ecoradar.web.settings import Settings
 
@@ -52,8 +57,14 @@ def test_every_page_renders_for_a_signed_in_viewer(web_server, web_tokens, web_s
     with signed_in(web_server, web_tokens["viewer"]) as (c, _):
         overview = c.get("/")
         assert overview.status_code == 200
-        for needle in ("Health by category", 'data-plot="plot-formats"', 'data-plot="plot-lorenz"',
-                       'data-plot="plot-top1"', 'data-plot="plot-priorities"', "<svg"):
+        for needle in (
+            "Health by category",
+            'data-plot="plot-formats"',
+            'data-plot="plot-lorenz"',
+            'data-plot="plot-top1"',
+            'data-plot="plot-priorities"',
+            "<svg",
+        ):
             assert needle in overview.text
         inbox = c.get("/issues", params={"status": "open", "priority": "P1"})
         assert inbox.status_code == 200 and "Report rate up 200% in JP" in inbox.text
@@ -144,3 +155,24 @@ def test_settings_refuse_weak_secrets_and_missing_folders(tmp_path):
         Settings(secret_key="changethis")
     with pytest.raises(ValueError, match="does not exist"):
         Settings(data_dir=tmp_path / "missing")
+
+
+def test_issue_page_draws_the_stored_impact(web_server, web_tokens, web_store):
+    days = pd.date_range("2026-01-01", periods=60)
+    rng = np.random.default_rng(3)
+    control = 10 + rng.normal(0, 0.2, 60)
+    target = control + rng.normal(0, 0.1, 60) + np.where(np.arange(60) >= 40, 2.0, 0.0)
+    result = estimate_impact(
+        pd.Series(target, index=days),
+        pd.DataFrame({"US": control}, index=days),
+        pre_period=(days[0], days[39]),
+        post_period=(days[40], days[-1]),
+        estimator="did",
+    )
+    stored = json.loads(json.dumps(result.to_dict(), default=str))  # what the store's JSON column hands back
+    assert charts.impact_result(stored) == result
+    issue_id = create_issue(web_store, fix_date=days[40].date(), impact=stored, start_date=days[0].date())
+    with signed_in(web_server, web_tokens["viewer"]) as (c, _):
+        page = c.get(f"/issues/{issue_id}").text
+        assert c.get(f"/api/issues/{issue_id}/impact").json()["verdict"] == result.verdict
+    assert 'data-plot="plot-impact"' in page

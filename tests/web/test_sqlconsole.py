@@ -1,9 +1,8 @@
-"""The read-only SQL console: what it refuses, its limits, and the same console over HTTP and the CLI."""
+"""The read-only SQL console: what it refuses, its limits, and the same console over HTTP."""
 
 from __future__ import annotations
 
 import pytest
-from conftest import run_cli
 from webtests import client_for, server_fixture, store_fixture, tokens_fixture, world_fixture
 
 from ecoradar.errors import InputError
@@ -149,12 +148,3 @@ def test_sql_over_http(web_server, web_tokens):
         assert {"impressions", "cube"} <= tables
     with client_for(web_server) as c:
         assert c.post("/api/sql", json={"sql": "SELECT 1"}).status_code == 401
-
-
-def test_sql_cli(web_world):
-    result = run_cli("sql", "SELECT count(*) AS n FROM impressions", "--data", str(web_world), "--json")
-    assert result.exit_code == 0, result.stderr
-    assert '"rows": [[84000]]' in result.stdout
-    refused = run_cli("sql", "INSTALL httpfs", "--data", str(web_world))
-    assert refused.exit_code == 2
-    assert refused.stderr.strip() == "error: only SELECT/WITH queries are accepted, not INSTALL"

@@ -24,6 +24,7 @@ from ecoradar.web.auth import ROLES, add_user
 from ecoradar.web.main import create_app
 from ecoradar.web.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[2]
 START = dt.date(2026, 1, 1)
 DAYS = 56
 #: The mini world's one injected change: report_rate in region=JP triples from this day on.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
@@ -103,6 +106,33 @@ def detector_names() -> list[str]:
 # -- shared helpers ------------------------------------------------------------------------------------------------
 
 
+def nanmedian(a: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """Median ignoring NaN along `axis` (NaN where a row has no value), by one vectorized sort.
+
+    np.nanmedian falls back to masked arrays or a per-row loop when NaNs are present; sorting puts NaN last,
+    so the median sits at the middle of each row's finite prefix.
+    """
+    a = np.asarray(a, dtype=float)
+    if not np.isnan(a).any():  # fast path: a partition instead of a full sort
+        return np.median(a, axis=axis, keepdims=keepdims)
+    a = np.moveaxis(a, axis, -1)
+    srt = np.sort(a, axis=-1)
+    n = np.isfinite(srt).sum(axis=-1, keepdims=True)
+    lo = np.take_along_axis(srt, np.maximum((n - 1) // 2, 0), axis=-1)
+    hi = np.take_along_axis(srt, np.maximum(n // 2, 0), axis=-1)
+    med = np.where(n > 0, (lo + hi) / 2.0, np.nan)
+    med = med if keepdims else med[..., 0]
+    return np.moveaxis(med, -1, axis) if keepdims else med
+
+
+@contextmanager
+def quiet_nan() -> Iterator[None]:
+    """Silence NumPy's all-NaN and divide warnings: series without data are marked invalid, not warned about."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
 def as_panel(values: np.ndarray, what: str = "history") -> np.ndarray:
     """Return a float 2-D copy; a 1-D series becomes a panel of one.
 
@@ -131,11 +161,6 @@ def p_to_score(p: np.ndarray) -> np.ndarray:
     return logp / (logp + 3.0)
 
 
-def score_to_p(score: float) -> float:
-    """Inverse of p_to_score (for thresholds given as scores)."""
-    return float(10.0 ** (-3.0 * score / (1.0 - score))) if score < 1 else 0.0
-
-
 def two_sided_p(z: np.ndarray, df: float | None = None) -> np.ndarray:
     """Two-sided p-value of z, normal or Student t with `df` degrees of freedom (NaN becomes 1)."""
     dist = stats.norm if df is None else stats.t(df)
@@ -145,8 +170,8 @@ def two_sided_p(z: np.ndarray, df: float | None = None) -> np.ndarray:
 def robust_scale(resid: np.ndarray, axis: int = -1, floor: np.ndarray | float = 0.0) -> np.ndarray:
     """MAD-based standard deviation along `axis`, ignoring NaN, never below `floor`."""
     with np.errstate(all="ignore"):
-        med = np.nanmedian(resid, axis=axis, keepdims=True)
-        mad = np.nanmedian(np.abs(resid - med), axis=axis)
+        med = nanmedian(resid, axis=axis, keepdims=True)
+        mad = nanmedian(np.abs(resid - med), axis=axis)
     return np.maximum(np.nan_to_num(mad * MAD_TO_SD, nan=0.0), floor)
 
 

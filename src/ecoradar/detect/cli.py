@@ -55,7 +55,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def detect(
         data: Annotated[Path, typer.Option("--data", help="Data folder holding cube/ (and events/).")],
-        date: Annotated[str | None, typer.Option("--date", help="Judge this day (default: last day of the cube).")] = None,
+        date: Annotated[
+            str | None, typer.Option("--date", help="Judge this day (default: last day of the cube).")
+        ] = None,
         date_from: Annotated[str | None, typer.Option("--from", help="First day judged.")] = None,
         date_to: Annotated[str | None, typer.Option("--to", help="Last day judged.")] = None,
         metric: Annotated[list[str] | None, typer.Option("--metric", help="Only these metrics (repeatable).")] = None,
@@ -83,16 +85,34 @@ def register(app: typer.Typer) -> None:
         )
         if as_json:
             rows = result.table.to_pandas()
-            print(json.dumps({"anomalies": json.loads(rows.to_json(orient="records", date_format="iso")),
-                              "skipped": result.skipped, "tested": result.tested}, indent=1, default=str))
+            print(
+                json.dumps(
+                    {
+                        "anomalies": json.loads(rows.to_json(orient="records", date_format="iso")),
+                        "skipped": result.skipped,
+                        "tested": result.tested,
+                    },
+                    indent=1,
+                    default=str,
+                )
+            )
             return
         table = Table(title=f"{len(result.anomalies)} anomalies, {d_from}..{d_to} ({result.tested} slice-days tested)")
         for col in ("#", "metric", "slice", "date", "kind", "observed", "expected", "q", "score"):
             table.add_column(col, justify="right" if col in ("#", "observed", "expected", "q", "score") else "left")
         for i, a in enumerate(result.anomalies[:limit], 1):
             scope = ", ".join(f"{k}={v}" for k, v in a.scope.items()) or "(all)"
-            table.add_row(str(i), a.metric, scope, str(a.date), a.kind, f"{a.observed:.4g}", f"{a.expected:.4g}",
-                          f"{a.q_value:.2g}", f"{a.score:.2f}")
+            table.add_row(
+                str(i),
+                a.metric,
+                scope,
+                str(a.date),
+                a.kind,
+                f"{a.observed:.4g}",
+                f"{a.expected:.4g}",
+                f"{a.q_value:.2g}",
+                f"{a.score:.2f}",
+            )
         _out.print(table)
         if result.skipped:
             _out.print("skipped slice-days: " + ", ".join(f"{k}={v}" for k, v in sorted(result.skipped.items())))
@@ -101,7 +121,9 @@ def register(app: typer.Typer) -> None:
     def detect_series_cmd(
         csv: Annotated[Path, typer.Option("--csv", help="CSV file holding the series.")],
         value_col: Annotated[str, typer.Option("--value-col", help="Numeric column to judge.")],
-        time_col: Annotated[str | None, typer.Option("--time-col", help="Timestamp column (rows sorted by it).")] = None,
+        time_col: Annotated[
+            str | None, typer.Option("--time-col", help="Timestamp column (rows sorted by it).")
+        ] = None,
         online: Annotated[bool, typer.Option("--online", help="Judge each row from the rows before it only.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help='Print [{"row","time","score","alarm"}].')] = False,
     ) -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ecoradar.data.schema import DIMENSIONS
-from ecoradar.detect.base import KINDS, Detector, Scores, get_detector
+from ecoradar.detect.base import KINDS, Detector, Scores, get_detector, quiet_nan
 from ecoradar.detect.multitest import bh_qvalues, rescale_p
 from ecoradar.detect.records import Anomaly
 from ecoradar.errors import DataError
@@ -162,11 +162,11 @@ def _detect_metric(
         if holidays[t]:
             reasons[reasons == ""] = "holiday"
         results: list[Scores] = []
-        for det in detectors:
-            d_pair = (den[:, hist], den[:, new]) if has_den else None
-            results.append(
-                det.fit_score(usable[:, hist], usable[:, new], denominators=d_pair, calendar_mask=(holidays[hist], None))
-            )
+        d_pair = (den[:, hist], den[:, new]) if has_den else None
+        with quiet_nan():
+            for det in detectors:
+                mask = (holidays[hist], None)
+                results.append(det.fit_score(usable[:, hist], usable[:, new], denominators=d_pair, calendar_mask=mask))
         valid = np.column_stack([r.valid[:, 0] for r in results]).any(axis=1)
         reasons[(reasons == "") & ~valid] = "short_history"
         skipped.update(reasons[reasons != ""].tolist())

@@ -7,7 +7,7 @@ from typing import Self
 import numpy as np
 from scipy import stats
 
-from ecoradar.detect.base import LEVEL_SHIFT, Detector, Scores, apply_mask, as_panel, p_to_score, scale_floor
+from ecoradar.detect.base import LEVEL_SHIFT, Detector, Scores, apply_mask, as_panel, nanmedian, p_to_score, scale_floor
 from ecoradar.detect.seasonal import diff_scale, phase_of, weekly_offsets
 
 
@@ -25,6 +25,7 @@ class LevelShift(Detector):
         max_after (int): longest run tested.
         z_band (float): half-width of the expected band in noise sds.
         min_rel_scale (float): noise sd floor as a share of the level.
+        df (float): degrees of freedom of the Student t tails (the level and sd are estimated).
     """
 
     name = "level_shift"
@@ -38,7 +39,9 @@ class LevelShift(Detector):
         max_after: int = 7,
         z_band: float = 4.0,
         min_rel_scale: float = 0.005,
+        df: float = 10.0,
     ):
+        self.df = df
         self.period = period
         self.before = before
         self.min_after = min_after
@@ -55,7 +58,7 @@ class LevelShift(Detector):
         self.offsets_ = weekly_offsets(panel, self.period)
         self.deseason_ = panel - self.offsets_[:, phase_of(0, self.n_time_, self.period)]
         with np.errstate(all="ignore"):
-            level = np.nanmedian(self.deseason_, axis=1)
+            level = nanmedian(self.deseason_, axis=1)
         self.scale_ = np.maximum(diff_scale(self.deseason_), scale_floor(level, self.min_rel_scale))
         self.valid_ = np.isfinite(panel).sum(axis=1) >= max(self.min_history, self.before // 2 + self.max_after)
         return self
@@ -69,29 +72,35 @@ class LevelShift(Detector):
         offsets = self.offsets_[:, phase_of(self.n_time_, n_new, self.period)]
         series = np.concatenate([self.deseason_, new - offsets], axis=1)
         afters = np.arange(self.min_after, self.max_after + 1)
-        log_p = np.zeros((n_series, n_new))
-        best_a = np.zeros((n_series, n_new), dtype=int)
-        sign = np.zeros((n_series, n_new))
-        ref = np.full((n_series, n_new), np.nan)
-        for i in range(n_new):  # loop over new points (usually 1), vectorized over series and splits
-            end = self.n_time_ + i + 1
-            for a in afters:
-                after = series[:, end - a : end]
-                before = series[:, max(0, end - a - self.before) : end - a]
-                with np.errstate(all="ignore"):
-                    level = np.nanmedian(before, axis=1)
-                    n_before = np.isfinite(before).sum(axis=1)
-                    scale = self.scale_ * np.sqrt(1.0 + np.pi / 2.0 / np.maximum(n_before, 1))
-                    dev = (after - level[:, None]) / scale[:, None]
-                    up, down = np.all(dev > 0, axis=1), np.all(dev < 0, axis=1)
-                    # under no shift, P(all a points beyond m on one side) = 2 * sf(m)^a, m = smallest |dev|
-                    lp = np.log(2.0) + a * stats.norm.logsf(np.nanmin(np.abs(dev), axis=1))
-                lp = np.where((up | down) & np.isfinite(lp) & (n_before >= self.before // 2), lp, 0.0)
-                better = lp < log_p[:, i]
-                log_p[:, i] = np.where(better, lp, log_p[:, i])
-                best_a[:, i] = np.where(better, a, best_a[:, i])
-                sign[:, i] = np.where(better, np.where(up, 1.0, -1.0), sign[:, i])
-                ref[:, i] = np.where(better | np.isnan(ref[:, i]), level, ref[:, i])
+        # every (new point i, run length a) pair at once: the run is series[end-a:end], end = n_time + i + 1,
+        # and its reference is the median of the `before` points preceding it; references depend on end - a only
+        ends = self.n_time_ + np.arange(n_new) + 1
+        split = ends[:, None] - afters[None, :]  # [n_new, n_afters] first index of each run
+        uniq, inv = np.unique(split, return_inverse=True)
+        ref_idx = uniq[:, None] - self.before + np.arange(self.before)[None, :]  # [n_uniq, before]
+        refs = series[:, np.clip(ref_idx, 0, None)]
+        refs[:, ref_idx < 0] = np.nan
+        level = nanmedian(refs, axis=2)[:, inv.reshape(split.shape)]  # [n_series, n_new, n_afters]
+        n_before = np.isfinite(refs).sum(axis=2)[:, inv.reshape(split.shape)]
+        scale = self.scale_[:, None, None] * np.sqrt(1.0 + np.pi / 2.0 / np.maximum(n_before, 1))
+        run_idx = split[:, :, None] + np.arange(self.max_after)[None, None, :]  # [n_new, n_afters, max_after]
+        in_run = run_idx < ends[:, None, None]
+        run = series[:, np.minimum(run_idx, series.shape[1] - 1)]  # [n_series, n_new, n_afters, max_after]
+        dev = np.where(in_run, (run - level[..., None]) / scale[..., None], np.nan)
+        up = np.all((dev > 0) | ~in_run, axis=3)
+        down = np.all((dev < 0) | ~in_run, axis=3)
+        with np.errstate(all="ignore"):
+            # no shift: P(all a points beyond m on one side) = 2 * sf(m)^a, m = smallest |dev| (t tails)
+            m = np.min(np.where(in_run, np.abs(np.nan_to_num(dev, nan=0.0)), np.inf), axis=3)
+            lp = np.log(2.0) + afters[None, None, :] * stats.t.logsf(m, self.df)
+        ok = (up | down) & np.isfinite(lp) & (n_before >= self.before // 2)
+        lp = np.where(ok, lp, 0.0)
+        best = lp.argmin(axis=2)
+        take = best[..., None]
+        log_p = np.take_along_axis(lp, take, axis=2)[..., 0]
+        best_a = afters[best]
+        sign = np.where(log_p < 0, np.where(np.take_along_axis(up, take, axis=2)[..., 0], 1.0, -1.0), 0.0)
+        ref = np.take_along_axis(level, take, axis=2)[..., 0]
         valid = self.valid_[:, None] & np.isfinite(new)
         p = np.where(valid, np.minimum(1.0, np.exp(log_p) * len(afters)), 1.0)
         expected = np.where(valid, ref + offsets, np.nan)

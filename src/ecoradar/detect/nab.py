@@ -151,26 +151,21 @@ def score_by_threshold(rows: SweepRows, profile: CostProfile) -> tuple[np.ndarra
     # FP part: cumulative sum of costs outside windows
     fp_cum = np.cumsum(np.where(wid == -1, s, 0.0))
     # window part: each window starts at -fn; it earns max(-fn, best sweep score seen so far)
-    n_win = int(rows.window_id.max()) + 1 if (rows.window_id >= 0).any() else 0
-    win_total = np.zeros(len(a))
-    if n_win:
-        in_win = wid >= 0
-        # running best score of each window: only rows that improve it change the total
-        best = np.full(n_win, -profile.fn)
+    windows_present = len(np.unique(rows.window_id[rows.window_id >= 0]))
+    win_total = np.full(len(a), -profile.fn * windows_present)
+    if windows_present:
+        # running best score of each window (initially -fn): each row adds how much it raises its window's best
+        in_win = np.flatnonzero(wid >= 0)
+        best = pd.Series(np.maximum(s[in_win], -profile.fn)).groupby(wid[in_win]).cummax()
+        prev = best.groupby(wid[in_win]).shift(1).fillna(-profile.fn)
         gains = np.zeros(len(a))
-        for i in np.flatnonzero(in_win):  # at most a few thousand window rows per corpus
-            w = wid[i]
-            if s[i] > best[w]:
-                gains[i] = s[i] - best[w]
-                best[w] = s[i]
-        windows_present = len(np.unique(rows.window_id[rows.window_id >= 0]))
-        win_total = -profile.fn * windows_present + np.cumsum(gains)
+        gains[in_win] = (best - prev).to_numpy()
+        win_total += np.cumsum(gains)
     total = fp_cum + win_total
     # a threshold's score is the state after the last row with that anomaly score
     last_of_value = np.r_[a[1:] != a[:-1], True]
-    base = -profile.fn * (len(np.unique(rows.window_id[rows.window_id >= 0])) if n_win else 0)
     thresholds = np.r_[1.1, a[last_of_value]]
-    scores = np.r_[base, total[last_of_value]]
+    scores = np.r_[-profile.fn * windows_present, total[last_of_value]]
     return thresholds, scores
 
 

@@ -7,7 +7,7 @@ from typing import Self
 import numpy as np
 from scipy import stats
 
-from ecoradar.detect.base import DIP, SPIKE, Detector, Scores, apply_mask, as_panel, p_to_score
+from ecoradar.detect.base import DIP, SPIKE, Detector, Scores, apply_mask, as_panel, nanmedian, p_to_score
 from ecoradar.detect.seasonal import phase_of
 from ecoradar.errors import InputError
 
@@ -65,7 +65,7 @@ class RatioBinomial(Detector):
         with np.errstate(all="ignore"):
             resid2 = (rate - p_fit) ** 2 / (p_fit * (1 - p_fit))
             inv_n = np.where(trials > 0, 1.0 / trials, np.nan)
-            rho = np.nanmedian(resid2, axis=1) / _CHI2_MEDIAN - np.nanmedian(inv_n, axis=1)
+            rho = nanmedian(resid2, axis=1) / _CHI2_MEDIAN - nanmedian(inv_n, axis=1)
         self.rho_ = np.clip(np.nan_to_num(rho), 0.0, 0.5)
         self.valid_ = (np.isfinite(rate).sum(axis=1) >= min(self.min_history, self.window)) & (n_total > 0)
         return self

@@ -17,6 +17,7 @@ from ecoradar.detect.base import (
     Scores,
     apply_mask,
     as_panel,
+    nanmedian,
     p_to_score,
     robust_scale,
     scale_floor,
@@ -71,10 +72,12 @@ class RobustZ(Detector):
         """Median and robust scale of the trailing part of each window length."""
         panel = apply_mask(as_panel(history), calendar_mask)
         with np.errstate(all="ignore"):
-            self.medians_ = np.stack([np.nanmedian(panel[:, -w:], axis=1) for w in self.windows], axis=1)
+            self.medians_ = np.stack([nanmedian(panel[:, -w:], axis=1) for w in self.windows], axis=1)
             self.scales_ = np.stack(
-                [robust_scale(panel[:, -w:], floor=scale_floor(self.medians_[:, i], self.min_rel_scale)) for i, w in
-                 enumerate(self.windows)],
+                [
+                    robust_scale(panel[:, -w:], floor=scale_floor(self.medians_[:, i], self.min_rel_scale))
+                    for i, w in enumerate(self.windows)
+                ],
                 axis=1,
             )
         self.tail_ = panel[:, -self.run :]
@@ -90,8 +93,14 @@ class RobustZ(Detector):
         run_z = _run_z(np.concatenate([self.tail_, new], axis=1), self.run)[:, -new.shape[1] :]
         run_z = (run_z - self.medians_[:, None, -1:][..., 0]) / self.scales_[:, None, -1] * np.sqrt(self.run)
         valid = self.valid_[:, None] & np.isfinite(new)
-        return self._combine(z, run_z, new, self.medians_[:, None, -1].repeat(new.shape[1], 1),
-                             self.scales_[:, None, -1].repeat(new.shape[1], 1), valid)
+        return self._combine(
+            z,
+            run_z,
+            new,
+            self.medians_[:, None, -1].repeat(new.shape[1], 1),
+            self.scales_[:, None, -1].repeat(new.shape[1], 1),
+            valid,
+        )
 
     def stream(self, values: np.ndarray, *, causal: bool = True) -> Scores:
         """Score one series: causal (row t judged from rows before t only) or, offline, from centred windows.
@@ -141,7 +150,9 @@ class RobustZ(Detector):
         past = resid.shift(1) if causal else resid
         med = past.rolling(w, min_periods=self.min_history, center=not causal).median()
         mad = (past - med).abs().rolling(w, min_periods=self.min_history, center=not causal).median() * MAD_TO_SD
-        scale = np.maximum(mad.to_numpy(), scale_floor(x.rolling(w, min_periods=1).median().to_numpy(), self.min_rel_scale))
+        scale = np.maximum(
+            mad.to_numpy(), scale_floor(x.rolling(w, min_periods=1).median().to_numpy(), self.min_rel_scale)
+        )
         z = ((resid - med) / scale).to_numpy(copy=True)
         if causal:
             z[: self.period_probe] = 0.0

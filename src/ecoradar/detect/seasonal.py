@@ -15,27 +15,31 @@ from ecoradar.detect.base import (
     apply_mask,
     as_panel,
     finish,
+    nanmedian,
     scale_floor,
 )
 
 
 def weekly_offsets(panel: np.ndarray, period: int) -> np.ndarray:
-    """Median offset of each phase (weekday) from a centred running median: [n_series, period], mean zero.
+    """Median offset of each phase (weekday) from a centred moving average: [n_series, period], mean zero.
 
-    Medians keep outliers and masked holidays (NaN) out of the profile; a series with no season gets offsets ~0.
+    The median over weeks keeps outliers and masked holidays (NaN) out of the profile; a series with no season
+    gets offsets ~0. The moving average is NaN-aware (sums and counts by cumulative sums).
     """
     n_series, n_time = panel.shape
     if period <= 1 or n_time < 2 * period:
         return np.zeros((n_series, max(period, 1)))
     half = period // 2
-    padded = np.pad(panel, ((0, 0), (half, half)), mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, period, axis=1)[:, :n_time]
+    finite = np.isfinite(panel)
+    csum = np.pad(np.cumsum(np.where(finite, panel, 0.0), axis=1), ((0, 0), (1, 0)))
+    ccnt = np.pad(np.cumsum(finite, axis=1), ((0, 0), (1, 0)))
+    lo = np.clip(np.arange(n_time) - half, 0, n_time - period)
     with np.errstate(all="ignore"):
-        level = np.nanmedian(windows, axis=2)
+        level = (csum[:, lo + period] - csum[:, lo]) / (ccnt[:, lo + period] - ccnt[:, lo])
         detrended = panel - level
-        pad = (-n_time) % period
-        by_phase = np.pad(detrended, ((0, 0), (0, pad)), constant_values=np.nan).reshape(n_series, -1, period)
-        offsets = np.nan_to_num(np.nanmedian(by_phase, axis=1))
+    pad = (-n_time) % period
+    by_phase = np.pad(detrended, ((0, 0), (0, pad)), constant_values=np.nan).reshape(n_series, -1, period)
+    offsets = np.nan_to_num(nanmedian(by_phase, axis=1))
     return offsets - offsets.mean(axis=1, keepdims=True)
 
 
@@ -43,8 +47,8 @@ def diff_scale(panel: np.ndarray) -> np.ndarray:
     """Noise sd from the MAD of first differences: robust to level shifts and slow drifts."""
     with np.errstate(all="ignore"):
         d = np.diff(panel, axis=1)
-        med = np.nanmedian(d, axis=1, keepdims=True)
-        mad = np.nanmedian(np.abs(d - med), axis=1)
+        med = nanmedian(d, axis=1, keepdims=True)
+        mad = nanmedian(np.abs(d - med), axis=1)
     return np.nan_to_num(mad * MAD_TO_SD / np.sqrt(2.0))
 
 
@@ -91,7 +95,7 @@ class SeasonalBaseline(Detector):
         self.offsets_ = weekly_offsets(panel, self.period)
         deseason = panel - self.offsets_[:, phase_of(0, self.n_time_, self.period)]
         with np.errstate(all="ignore"):
-            self.level_ = np.nanmedian(deseason[:, -self.level_window :], axis=1)
+            self.level_ = nanmedian(deseason[:, -self.level_window :], axis=1)
         n_level = np.isfinite(deseason[:, -self.level_window :]).sum(axis=1)
         # estimated level and weekday offsets widen the band: var(median) ~ pi/2 * sd^2 / n
         n_weeks = max(self.n_time_ // max(self.period, 1), 1) if self.period > 1 else np.inf

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecoradar.detect.base import quiet_nan
 from ecoradar.detect.robust_z import RobustZ
 from ecoradar.errors import InputError
 
@@ -82,7 +83,8 @@ def detect_series(
         out["reason"] = "short_series" if present.any() else "missing"
         log.warning("series %s: %d usable rows, need %d; not scored", value_col, int(present.sum()), MIN_ROWS)
         return out
-    scores = detector.stream(values, causal=online)
+    with quiet_nan():
+        scores = detector.stream(values, causal=online)
     score = np.nan_to_num(scores.score[0], nan=0.0)
     out["score"] = score
     out["alarm"] = score >= detector.alarm_score

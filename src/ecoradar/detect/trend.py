@@ -7,12 +7,15 @@ from typing import Self
 import numpy as np
 from scipy import stats
 
-from ecoradar.detect.base import TREND, Detector, Scores, apply_mask, as_panel, p_to_score, scale_floor
+from ecoradar.detect.base import TREND, Detector, Scores, apply_mask, as_panel, nanmedian, p_to_score, scale_floor
 from ecoradar.detect.seasonal import diff_scale, phase_of, weekly_offsets
 
 
-def theil_sen_mann_kendall(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def theil_sen_mann_kendall(windows: np.ndarray, z_min: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Slope, intercept (at index 0) and Mann-Kendall z of each row of [n, w], NaN-aware, vectorized.
+
+    The Theil-Sen median of pairwise slopes is the costly part, so it is computed only for rows with |z| >= z_min
+    (others get slope 0 and the row median as intercept).
 
     Returns:
         (slope, intercept, z): arrays of length n; NaN slope where fewer than 3 points are present.
@@ -20,14 +23,17 @@ def theil_sen_mann_kendall(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     n_rows, w = windows.shape
     iu, ju = np.triu_indices(w, k=1)
     diffs = windows[:, ju] - windows[:, iu]
-    with np.errstate(all="ignore"):
-        slope = np.nanmedian(diffs / (ju - iu), axis=1)
-        intercept = np.nanmedian(windows - slope[:, None] * np.arange(w), axis=1)
     s = np.nansum(np.sign(diffs), axis=1)
     n = np.isfinite(windows).sum(axis=1).astype(float)
     var = n * (n - 1) * (2 * n + 5) / 18.0
     with np.errstate(all="ignore"):
         z = np.where(var > 0, (s - np.sign(s)) / np.sqrt(var), 0.0)
+    slope = np.zeros(n_rows)
+    rows = np.flatnonzero(np.abs(z) >= z_min)
+    if rows.size:
+        slope[rows] = nanmedian(diffs[rows] / (ju - iu), axis=1)
+    with np.errstate(all="ignore"):
+        intercept = nanmedian(windows - slope[:, None] * np.arange(w), axis=1)
     slope = np.where(n >= 3, slope, np.nan)
     return slope, intercept, z
 
@@ -42,6 +48,7 @@ class Trend(Detector):
         min_rel_change (float): ... and this share of the level, so ordinary growth is not a finding.
         z_band (float): half-width of the expected band in noise sds.
         min_rel_scale (float): noise sd floor as a share of the level.
+        max_p (float): Mann-Kendall p above which a window is not a trend (its slope is not even computed).
     """
 
     name = "trend"
@@ -55,7 +62,9 @@ class Trend(Detector):
         min_rel_change: float = 0.1,
         z_band: float = 4.0,
         min_rel_scale: float = 0.005,
+        max_p: float = 0.01,
     ):
+        self.max_p = max_p
         self.period = period
         self.window = window
         self.min_change_sd = min_change_sd
@@ -87,14 +96,18 @@ class Trend(Detector):
         # all windows of all new points at once: [n_series * n_new, window]
         idx = ends[:, None] - self.window + np.arange(self.window)[None, :]
         windows = series[:, np.clip(idx, 0, None)].reshape(n_series * n_new, self.window)
-        slope, intercept, z = (a.reshape(n_series, n_new) for a in theil_sen_mann_kendall(windows))
+        z_min = stats.norm.isf(self.max_p / 2.0)
+        slope, intercept, z = (a.reshape(n_series, n_new) for a in theil_sen_mann_kendall(windows, z_min))
         level = intercept
         scale = np.maximum(self.scale_[:, None], scale_floor(level, self.min_rel_scale))
         change = slope * (self.window - 1)
-        material = (np.abs(change) >= self.min_change_sd * scale) & (np.abs(change) >= self.min_rel_change * np.abs(level))
+        material = (np.abs(change) >= self.min_change_sd * scale) & (
+            np.abs(change) >= self.min_rel_change * np.abs(level)
+        )
         valid = self.valid_[:, None] & np.isfinite(new) & np.isfinite(slope)
-        fired = valid & material
-        p = np.where(fired, 2.0 * stats.norm.sf(np.abs(np.nan_to_num(z))), 1.0)
+        p_mk = 2.0 * stats.norm.sf(np.abs(np.nan_to_num(z)))
+        fired = valid & material & (p_mk <= self.max_p)
+        p = np.where(fired, p_mk, 1.0)
         expected = np.where(valid, level + offsets, np.nan)
         return Scores(
             score=np.where(valid, p_to_score(p), 0.0),

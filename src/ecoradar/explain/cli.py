@@ -51,7 +51,9 @@ def register(app: typer.Typer) -> None:
         metric: Annotated[str, typer.Option(help="Metric name from the catalog.")],
         date: Annotated[str, typer.Option(help="Day to explain, YYYY-MM-DD.")],
         slice_: Annotated[str, typer.Option("--slice", help="Slice to explain, dim=value[,dim=value].")] = "",
-        change_start: Annotated[str | None, typer.Option(help="First day of the change (baseline ends before).")] = None,
+        change_start: Annotated[
+            str | None, typer.Option(help="First day of the change (baseline ends before).")
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
     ) -> None:
         """Rank the root causes of a metric's change on a day, with its mix/rate split and related events."""
@@ -83,7 +85,9 @@ def register(app: typer.Typer) -> None:
         if ex.mix_rate:
             t = Table("dimension", "total change", "mix effect", "rate effect", "label", title="Mix vs rate")
             for s in ex.mix_rate:
-                t.add_row(s.dimension, f"{s.total_change:+.4g}", f"{s.mix_effect:+.4g}", f"{s.rate_effect:+.4g}", s.label)
+                t.add_row(
+                    s.dimension, f"{s.total_change:+.4g}", f"{s.mix_effect:+.4g}", f"{s.rate_effect:+.4g}", s.label
+                )
             _out.print(t)
         if ex.events:
             t = Table("day", "kind", "name", "scope", "score", title="Related events")

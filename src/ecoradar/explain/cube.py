@@ -25,13 +25,13 @@ WHOLE_SCORE = 0.1
 MIN_BASELINE_DAYS = 2
 
 
-def _baseline_dates(dates: list[dt.date], ref: dt.date, baseline_days: int) -> list[dt.date]:
-    """Same weekday in the weeks before `ref` (when there are enough), else every day of the window before it."""
+def _baseline_dates(dates: list[dt.date], ref: dt.date, baseline_days: int, weekly: bool) -> list[dt.date]:
+    """Same weekday in the weeks before `ref` (for a one-day change, when there are enough), else every day of
+    the baseline window before it."""
     have = set(dates)
-    weekly = [ref - dt.timedelta(days=7 * k) for k in range(1, baseline_days // 7 + 1)]
-    weekly = [d for d in weekly if d in have]
-    if len(weekly) >= MIN_BASELINE_DAYS:
-        return weekly
+    same_day = [d for k in range(1, baseline_days // 7 + 1) if (d := ref - dt.timedelta(days=7 * k)) in have]
+    if weekly and len(same_day) >= MIN_BASELINE_DAYS:
+        return same_day
     return [d for d in dates if ref - dt.timedelta(days=baseline_days) <= d < ref]
 
 
@@ -46,14 +46,19 @@ def _slices(frame: pd.DataFrame, dims: list[str], scope: dict[str, str]) -> pd.D
     return frame[inside & (extra >= 1) & (extra <= 2) & ~free]
 
 
-def _leaves(today: pd.DataFrame, base: pd.DataFrame, keys: list[str], ratio: bool) -> pd.DataFrame:
-    """One row per child slice: observed value, expected value (baseline median) and noise (baseline spread)."""
+def _leaves(today: pd.DataFrame, base: pd.DataFrame, keys: list[str], metric: Metric, days: int) -> pd.DataFrame:
+    """One row per child slice: observed value over the change window, its expected value (baseline median per
+    day, times the window's days for a count) and its noise (the baseline's relative spread)."""
     base = base.copy()
-    if ratio:
+    agg = {"numerator": "sum", "denominator": "sum", "value": "sum" if metric.is_additive else "mean"}
+    today = today.groupby(keys, as_index=False).agg(agg)
+    if metric.is_ratio:
         base["rate"] = base["numerator"] / base["denominator"].where(base["denominator"] > 0)
         med = base.groupby(keys)["rate"].transform("median")
         base["resid"] = (base["rate"] - med) / med.where(med > 0)
-        stats = base.groupby(keys).agg(rate=("rate", "median"), spread=("resid", lambda r: (r - r.median()).abs().median()))
+        stats = base.groupby(keys).agg(
+            rate=("rate", "median"), spread=("resid", lambda r: (r - r.median()).abs().median())
+        )
         out = today.merge(stats.reset_index(), on=keys, how="left")
         out["real"] = out["numerator"].fillna(0.0)
         out["den"] = out["denominator"].fillna(0.0)
@@ -61,13 +66,16 @@ def _leaves(today: pd.DataFrame, base: pd.DataFrame, keys: list[str], ratio: boo
     else:
         med = base.groupby(keys)["value"].transform("median")
         base["resid"] = (base["value"] - med) / med.where(med != 0).abs()
-        stats = base.groupby(keys).agg(expected=("value", "median"), spread=("resid", lambda r: (r - r.median()).abs().median()))
+        stats = base.groupby(keys).agg(
+            expected=("value", "median"), spread=("resid", lambda r: (r - r.median()).abs().median())
+        )
         out = today.merge(stats.reset_index(), on=keys, how="left")
         out["real"] = out["value"].fillna(0.0)
-        out["predict"] = out["expected"].fillna(0.0)
-    # relative spread from the slice's own history, never below a quarter of the typical slice's
+        out["predict"] = out["expected"].fillna(0.0) * (days if metric.is_additive else 1)
+    # relative spread from the slice's own history, never below a quarter of the typical slice's; a window of
+    # several days averages day-to-day noise down
     rel = 1.4826 * out["spread"].fillna(out["spread"].median())
-    rel = rel.clip(lower=0.25 * rel.median()).fillna(0.01).clip(lower=1e-4)
+    rel = rel.clip(lower=0.25 * rel.median()).fillna(0.01).clip(lower=1e-4) / np.sqrt(days)
     out["noise"] = rel * out["predict"].abs()
     return out
 
@@ -95,11 +103,12 @@ def explain(
     Args:
         cube (pyarrow.Table | pandas.DataFrame): metric cube rows (CUBE columns; NULL dimension = all).
         metric (Metric): the metric (its name selects cube rows, its kind picks additive or ratio analysis).
-        date (datetime.date): the day to explain.
+        date (datetime.date): the day to explain (the last day of the change window when change_start is given).
         scope (dict[str, str] | None): the slice to explain ({} or None: the whole platform).
         events (pandas.DataFrame | None): calendar events to relate.
         baseline_days (int): how far back the baseline reaches.
-        change_start (datetime.date | None): first day of the change (the baseline ends before it).
+        change_start (datetime.date | None): first day of the change: the baseline ends before it, and the days
+            from it to `date` are pooled (more data per slice than one day).
         localizer (Ripple | None): our localizer with its tunables (default settings when None).
 
     Returns:
@@ -124,13 +133,20 @@ def explain(
     if date not in set(dates):
         raise InputError(f"date {date} is outside the data of {metric.name!r} ({dates[0]} .. {dates[-1]})")
     if len(scope) >= 2:
-        raise InputError(f"slice {scope} is too deep: the cube holds slices up to two dimensions, so it has no children")
+        raise InputError(
+            f"slice {scope} is too deep: the cube holds slices up to two dimensions, so it has no children"
+        )
+    if change_start is not None and change_start > date:
+        raise InputError(f"change start {change_start} is after the day to explain {date}")
     ref = change_start or date
-    base_dates = _baseline_dates(dates, ref, baseline_days)
+    window = [d for d in dates if ref <= d <= date]
+    base_dates = _baseline_dates(dates, ref, baseline_days, weekly=len(window) == 1)
     if len(base_dates) < MIN_BASELINE_DAYS:
-        raise InputError(f"too little data before {ref} to form a baseline for {metric.name!r} (need {MIN_BASELINE_DAYS} days)")
+        raise InputError(
+            f"too little data before {ref} to form a baseline for {metric.name!r} (need {MIN_BASELINE_DAYS} days)"
+        )
     children = _slices(frame, dims, scope)
-    today = children[children["date"] == date]
+    today = children[children["date"].isin(set(window))]
     if today.empty:
         raise InputError(f"slice {scope or 'all'} of {metric.name!r} has no children on {date}")
     base = children[children["date"].isin(set(base_dates))]
@@ -149,7 +165,7 @@ def explain(
         t_today = today[pick.to_numpy(bool)]
         if len(t_today) < 2:
             continue
-        leaves = _leaves(t_today, base[bpick.to_numpy(bool)], keys, metric.is_ratio)
+        leaves = _leaves(t_today, base[bpick.to_numpy(bool)], keys, metric, len(window))
         cols = {"real_den_col": "den", "predict_den_col": "den"} if metric.is_ratio else {}
         lc = leaf_cube(leaves, keys, noise_col="noise", **cols)
         found = loc.fit(lc)
@@ -159,10 +175,13 @@ def explain(
             answers.append((WHOLE_SCORE, [RootCause(scope=dict(scope), contribution=1.0, observed=obs, expected=exp)]))
         elif gain > 0:
             elements = [el for el, _ in found]
-            causes = [RootCause({**scope, **rc.scope}, rc.contribution, rc.observed, rc.expected) for rc in root_causes(lc, elements)]
+            causes = [
+                RootCause({**scope, **rc.scope}, rc.contribution, rc.observed, rc.expected)
+                for rc in root_causes(lc, elements)
+            ]
             answers.append((_concentration(lc, elements), causes))
     best = max(answers, default=(0.0, []), key=lambda a: a[0])
-    splits = _mix_rate(children, free, date, base_dates) if metric.is_ratio else []
+    splits = _mix_rate(children, free, window, base_dates) if metric.is_ratio else []
     causes = best[1]
     if splits and splits[0][0].label == "mix_shift":
         causes = _moved_traffic(*splits[0], scope)
@@ -173,15 +192,17 @@ def explain(
 
 
 def _mix_rate(
-    children: pd.DataFrame, free: list[str], date: dt.date, base_dates: list[dt.date]
+    children: pd.DataFrame, free: list[str], window: list[dt.date], base_dates: list[dt.date]
 ) -> list[tuple[MixRateSplit, pd.DataFrame]]:
     """Mix/rate split along every free dimension with its segments, the dimension whose mix moved most first."""
     out = []
     for d in free:
         others = [x for x in free if x != d]
         rows = children[children[d].notna() & (children[others].isna().all(axis=1) if others else True)]
-        after = rows[rows["date"] == date].groupby(d)[["numerator", "denominator"]].sum()
-        before = rows[rows["date"].isin(set(base_dates))].groupby(d)[["numerator", "denominator"]].sum() / len(base_dates)
+        after = rows[rows["date"].isin(set(window))].groupby(d)[["numerator", "denominator"]].sum() / len(window)
+        before = rows[rows["date"].isin(set(base_dates))].groupby(d)[["numerator", "denominator"]].sum() / len(
+            base_dates
+        )
         seg = before.join(after, how="outer", suffixes=("_b", "_a")).fillna(0.0)
         if seg.empty or seg["denominator_b"].sum() <= 0 or seg["denominator_a"].sum() <= 0:
             continue
@@ -223,4 +244,6 @@ def _concentration(lc: LeafCube, elements: list) -> float:
     size = float(np.abs(lc.predict).sum())
     if not change or not size:
         return 0.0
-    return float(lc.real[union].sum() - lc.predict[union].sum()) / change - float(np.abs(lc.predict[union]).sum()) / size
+    return (
+        float(lc.real[union].sum() - lc.predict[union].sum()) / change - float(np.abs(lc.predict[union]).sum()) / size
+    )

@@ -88,5 +88,7 @@ def related_events(
         scope = parse_scope(row.scope)
         best = max(overlap(scope, c) for c in causes)
         if best > 0:
-            found.append(RelatedEvent(ts.to_pydatetime(), str(row.kind), str(row.name), scope, best * timing(ts.date(), start)))
+            found.append(
+                RelatedEvent(ts.to_pydatetime(), str(row.kind), str(row.name), scope, best * timing(ts.date(), start))
+            )
     return sorted(found, key=lambda e: -e.score)[:limit]

@@ -191,7 +191,8 @@ def verdict(
     Rule: the (1 - alpha) interval of the average effect covers 0 -> no_effect; it excludes 0 on the bad side ->
     worse; on the good side -> recovered when the post-fix level (mean of the last half of the post-period) is back
     in the pre-issue band, else partially_recovered. The band is (low, high) as given, or a single baseline level
-    +- two observation-noise sds (the normal range of the series around it). Without a baseline, a significant good-direction effect is 'recovered' (read:
+    +- the larger of two observation-noise sds (the series' normal range) and a quarter of the deviation
+    |baseline - counterfactual| (so "recovered" means at least three quarters of the way back). Without a baseline, a significant good-direction effect is 'recovered' (read:
     "positive effect"): there is nothing to be back to, so 'partially_recovered' never occurs.
 
     Args:
@@ -207,7 +208,11 @@ def verdict(
     lo, hi = stats["lower"], stats["upper"]
     share = None
     if baseline is not None:
-        low, high = baseline if isinstance(baseline, tuple) else (baseline - 2 * noise_sd, baseline + 2 * noise_sd)
+        if isinstance(baseline, tuple):
+            low, high = baseline
+        else:
+            tol = max(2 * noise_sd, abs(baseline - stats["predicted_average"]) / 4)
+            low, high = baseline - tol, baseline + tol
         target = (low + high) / 2
         gap = target - stats["predicted_average"]
         share = float(stats["average_effect"] / gap) if gap != 0 else None
@@ -351,7 +356,8 @@ def placebo_check(
     last_start = total - length
     if last_start < min_pre:
         raise InputError(
-            f"pre-period too short for placebo checks: {total} points, need at least {2 * est.min_pre + 1}"
+            f"pre-period too short for placebo checks: {total} points; each placebo needs {est.min_pre} points to fit "
+            f"(and at least half of the series) plus {length} to evaluate"
         )
     yv = pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
     X = None if controls is None else controls.to_numpy(dtype=float)

@@ -12,6 +12,8 @@ states by statsmodels' simulation smoother, variances and coefficients by conjug
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import stats
 from statsmodels.tsa.statespace.structural import UnobservedComponents
@@ -43,6 +45,7 @@ class BSTS(ImpactEstimator):
         burn: float = 0.1,
         nseasons: int | None = None,
         prior_level_sd: float | str = 0.01,
+        prior_level_weight: float = 32.0,
         expected_model_size: float = 3.0,
         expected_r2: float = 0.8,
         prior_df: float = 50.0,
@@ -54,6 +57,7 @@ class BSTS(ImpactEstimator):
         nseasons (int | None): season length (7 for weekly on daily data); None for no seasonal component.
         prior_level_sd (float | str): prior guess of the level's random-walk sd, in pre-period sds (R's 0.01), or
             "auto": the maximum-likelihood estimate on the pre-period (at least 0.01), for series that drift.
+        prior_level_weight (float): weight of that guess in observations (R's 32); small lets the data decide.
         expected_model_size (float): prior expected number of controls in the regression.
         expected_r2 (float): prior share of variance explained by the regression.
         prior_df (float): weight (in observations) of the prior on the observation noise.
@@ -63,6 +67,7 @@ class BSTS(ImpactEstimator):
         self.burn = burn
         self.nseasons = nseasons
         self.prior_level_sd = prior_level_sd
+        self.prior_level_weight = prior_level_weight
         self.expected_model_size = expected_model_size
         self.expected_r2 = expected_r2
         self.prior_df = prior_df
@@ -95,7 +100,7 @@ class BSTS(ImpactEstimator):
 
         # priors: (shape, rate) of the precision, as bsts' SdPrior(guess, sample_size) = Gamma(n/2, n guess^2 / 2)
         level_sd = self._mle_level_sd(z, X, seasonal) if self.prior_level_sd == "auto" else self.prior_level_sd
-        lvl_a, lvl_b = 16.0, 16.0 * level_sd**2
+        lvl_a, lvl_b = self.prior_level_weight / 2, self.prior_level_weight * level_sd**2 / 2
         seas_a, seas_b = 0.005, 0.005 * 0.01**2
         p = 0 if X is None else X.shape[1]
         if p:
@@ -170,7 +175,9 @@ class BSTS(ImpactEstimator):
         """Maximum-likelihood sd of the level's random walk on the (standardised) pre-period, floored at 0.01."""
         exog = None if X is None else X[: len(z)]
         mod = UnobservedComponents(z, level="llevel", seasonal=seasonal, stochastic_seasonal=True, exog=exog)
-        fit = mod.fit(disp=False, maxiter=200)
+        with warnings.catch_warnings():  # a non-converged MLE still gives a usable prior guess
+            warnings.simplefilter("ignore")
+            fit = mod.fit(disp=False, maxiter=200)
         level_var = fit.params[mod.param_names.index("sigma2.level")]
         return float(np.clip(np.sqrt(max(level_var, 0.0)), 0.01, 1.0))
 
@@ -209,3 +216,38 @@ class BSTS(ImpactEstimator):
             # beta ~ N(m, s2 V^-1) with V = L L': solve L' u = e
             beta[idx] = m + np.sqrt(s2) * np.linalg.solve(chol.T, rng.standard_normal(idx.size))
         return gamma, beta, s2
+
+
+class AdaptiveBSTS(BSTS):
+    """BSTS whose priors follow the pre-period instead of CausalImpact's defaults, for series that drift.
+
+    R's defaults (level sd 0.01 with 32 observations' weight, noise prior of 50 observations at R^2 0.8) assume
+    controls that explain the target well; when they do not, intervals come out too narrow. Here the level sd is
+    centred on its maximum-likelihood estimate and the noise prior carries one observation's weight.
+    """
+
+    name = "bsts_adaptive"
+
+    def __init__(
+        self,
+        *,
+        niter: int = 1000,
+        burn: float = 0.1,
+        nseasons: int | None = None,
+        prior_level_sd: float | str = "auto",
+        expected_model_size: float = 3.0,
+        expected_r2: float = 0.8,
+        prior_df: float = 1.0,
+        seed: int = 1,
+    ) -> None:
+        """Args: as BSTS, with prior_level_sd="auto" and prior_df=1 by default."""
+        super().__init__(
+            niter=niter,
+            burn=burn,
+            nseasons=nseasons,
+            prior_level_sd=prior_level_sd,
+            expected_model_size=expected_model_size,
+            expected_r2=expected_r2,
+            prior_df=prior_df,
+            seed=seed,
+        )

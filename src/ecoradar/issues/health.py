@@ -23,6 +23,11 @@ COLUMNS = [
 ]
 
 
+def _at(times: pd.Series, ids: pd.Series) -> pd.Series:
+    """Timestamps per issue id aligned to `ids` (NaT where an issue has none)."""
+    return pd.Series(pd.to_datetime(times.reindex(ids.to_numpy())).to_numpy(), index=ids.index)
+
+
 def issue_timings(session: Session, *, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
     """One row per issue first seen in [start, end] with its timings.
 
@@ -72,8 +77,8 @@ def issue_timings(session: Session, *, start: dt.date | None = None, end: dt.dat
     out = issues.copy()
     out["owner"] = out["owner"].fillna("(unassigned)")
     out["time_to_detect_days"] = (pd.to_datetime(out["first_seen"]) - pd.to_datetime(out["start_date"])).dt.days
-    out["time_to_triage_hours"] = (pd.to_datetime(out["id"].map(triaged)) - created).dt.total_seconds() / 3600
-    out["time_to_resolve_days"] = (pd.to_datetime(out["id"].map(resolved)) - created).dt.total_seconds() / 86400
+    out["time_to_triage_hours"] = (_at(triaged, out["id"]) - created).dt.total_seconds() / 3600
+    out["time_to_resolve_days"] = (_at(resolved, out["id"]) - created).dt.total_seconds() / 86400
     out["recurring"] = out["id"].isin(regressed)
     out["false_positive"] = out["status"] == IssueStatus.FALSE_POSITIVE.value
     return out

@@ -76,16 +76,17 @@ def category_of(metric: Metric | None) -> str:
 def exposure_of(anomaly: Anomaly, totals: Mapping[str, float] | None = None) -> float:
     """Share of the platform's denominator inside the anomaly's slice.
 
-    Taken from `anomaly.extra['exposure']`, else denominator / totals[metric] (the platform denominator),
-    else 1 for the whole platform, else a guess from the dimensions' cardinalities.
+    Taken from `anomaly.extra['exposure']`, else 1 for the whole platform, else the slice's denominator (its
+    expected value for counts) / totals[metric] (the platform's), else a guess from the dimensions' cardinalities.
     """
     if "exposure" in anomaly.extra:
         return float(anomaly.extra["exposure"])
     if not anomaly.scope:
         return 1.0
     total = (totals or {}).get(anomaly.metric) or anomaly.extra.get("platform_denominator")
-    if anomaly.denominator and total:
-        return min(1.0, float(anomaly.denominator) / float(total))
+    size = anomaly.denominator or abs(anomaly.expected)  # counts carry no denominator: the slice's own size
+    if size and total:
+        return min(1.0, float(size) / float(total))
     return 1.0 / prod(_CARDINALITY.get(d, 4) for d in anomaly.scope)
 
 

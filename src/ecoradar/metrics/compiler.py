@@ -78,6 +78,9 @@ def plan_metrics(metrics: Sequence[Metric], *, dims: Iterable[str] | None = None
     for metric in metrics:
         if metric.kind in CONCENTRATION_KINDS:
             key = ("entity", metric.table, metric.entity, metric.numerator, metric.filter)
+        elif metric.kind == "distinct_count" and isinstance(check_metric(metric)["numerator"], exp.Column):
+            # distinct values = entities of the slice: shares the per-entity scan (no COUNT(DISTINCT) per set)
+            key = ("entity", metric.table, check_metric(metric)["numerator"].name, None, metric.filter)
         else:
             key = ("simple", *metric.tables)
         groups.setdefault(key, []).append(metric)
@@ -110,6 +113,21 @@ def _lit(value) -> exp.Expression:
 def _dim(name: str) -> str:
     """Internal column name of a dimension inside the compiled query."""
     return f"_dim_{name}"
+
+
+def _decompose(agg: exp.Expression):
+    """Split a count or sum into (partial aggregate, re-aggregation of partials); None for other aggregates."""
+    wrapped = isinstance(agg, exp.Coalesce)
+    core = agg.this if wrapped else agg
+    func = core.this if isinstance(core, exp.Filter) else core
+    if not isinstance(func, exp.Count | exp.Sum) or isinstance(func.this, exp.Distinct):
+        return None
+
+    def outer(partial: exp.Expression) -> exp.Expression:
+        total = exp.Sum(this=partial)
+        return exp.Coalesce(this=total, expressions=[_lit(0)]) if wrapped else total
+
+    return core, outer
 
 
 class Compiler:
@@ -223,10 +241,12 @@ class Compiler:
         src = self.source(plan, needed, date_from=date_from, date_to=date_to)
         ctes = [(f"{prefix}src", src)]
         if plan.entity is None:
-            wide, picks = self.simple_aggregates(plan, parsed, f"{prefix}src")
+            steps, wide, picks = self.simple_aggregates(plan, parsed, f"{prefix}src", prefix)
+            ctes += steps
         else:
-            ctes += self.entity_steps(plan, parsed, f"{prefix}src", prefix)
-            wide, picks = self.concentration_aggregates(plan, f"{prefix}ent")
+            steps = self.entity_steps(plan, parsed, f"{prefix}src", prefix)
+            ctes += steps
+            wide, picks = self.concentration_aggregates(plan, steps[-1][0])
         ctes.append((f"{prefix}agg", wide))
         return ctes, self.tidy(plan, f"{prefix}agg", picks)
 
@@ -350,9 +370,13 @@ class Compiler:
         return exp.Coalesce(this=agg, expressions=[_lit(0)])
 
     def simple_aggregates(
-        self, plan: Plan, parsed: dict[str, dict[str, exp.Expression]], src: str
-    ) -> tuple[exp.Select, dict[str, tuple[exp.Expression, ...]]]:
-        """The wide GROUPING SETS aggregate of a simple plan, and per metric its (numerator, denominator, value)."""
+        self, plan: Plan, parsed: dict[str, dict[str, exp.Expression]], src: str, prefix: str
+    ) -> tuple[list[tuple[str, exp.Expression]], exp.Select, dict[str, tuple[exp.Expression, ...]]]:
+        """The wide GROUPING SETS aggregate of a simple plan, and per metric its (numerator, denominator, value).
+
+        When every aggregate is a count or a sum, rows are first summed per day and finest slice (all of the plan's
+        dimensions), and the grouping sets re-aggregate those partial sums: far fewer rows per grouping set.
+        """
         columns: dict[str, str] = {}  # SQL of an aggregate -> its column name
         aggs: list[exp.Expression] = []
 
@@ -404,33 +428,50 @@ class Compiler:
             else:  # pragma: no cover - plan_metrics routes the other kinds to concentration plans
                 raise MetricNotSupported(f"metric {metric.name!r}: kind {metric.kind!r} in a simple plan")
         keys = [_col("_day"), *[_col(_dim(d)) for d in plan.dims]]
-        wide = exp.select(*keys, exp.alias_(self.grouping_id(plan), "_g"), *aggs).from_(src)
+        steps: list[tuple[str, exp.Expression]] = []
+        parts = [_decompose(a.this) for a in aggs]
+        if all(p is not None for p in parts):
+            fine = exp.select(*keys, *[exp.alias_(inner, a.alias) for (inner, _), a in zip(parts, aggs, strict=True)])
+            steps.append((f"{prefix}fine", fine.from_(src).group_by(*[k.copy() for k in keys])))
+            aggs = [exp.alias_(outer(_col(a.alias)), a.alias) for (_, outer), a in zip(parts, aggs, strict=True)]
+            src = f"{prefix}fine"
+        wide = exp.select(*[k.copy() for k in keys], exp.alias_(self.grouping_id(plan), "_g"), *aggs).from_(src)
         wide.set("group", self.grouping_sets(plan))
         if windows:
             wide = exp.select(exp.Star(), *windows).from_(wide.subquery("w"))
-        return wide, picks
+        return steps, wide, picks
 
     def entity_steps(
         self, plan: Plan, parsed: dict[str, dict[str, exp.Expression]], src: str, prefix: str
     ) -> list[tuple[str, exp.Expression]]:
         """Per-entity totals in every grouping set, then each entity's rank, count and total within its slice."""
-        metric = plan.metrics[0]
-        trees = parsed[metric.name]
+        # the measure comes from a concentration metric; distinct counts only need the entities (same filter)
+        metric = next((m for m in plan.metrics if m.kind != "distinct_count"), plan.metrics[0])
+        trees = dict(parsed[metric.name])
+        if metric.kind == "distinct_count":
+            trees.pop("numerator")
         keys = [_col("_day"), *[_col(_dim(d)) for d in plan.dims]]
         measure = (
             exp.Sum(this=exp.cast(self._safe(trees["numerator"]), "DOUBLE"))
             if "numerator" in trees
             else exp.cast(exp.Count(this=exp.Star()), "DOUBLE")
         )
-        per_entity = exp.select(
-            *keys,
-            exp.alias_(self.grouping_id(plan), "_g"),
-            exp.alias_(_col(plan.entity), "_e"),
-            exp.alias_(measure, "_x"),
-        ).from_(src)
+        entity = _col(plan.entity)
+        fine = exp.select(*keys, exp.alias_(entity, "_e"), exp.alias_(measure, "_x")).from_(src)
+        fine = fine.where(exp.Not(this=exp.Is(this=entity.copy(), expression=exp.Null())))
         if "filter" in trees:
-            per_entity = per_entity.where(self._safe(trees["filter"]))
-        per_entity.set("group", self.grouping_sets(plan, extra=[plan.entity]))
+            fine = fine.where(self._safe(trees["filter"]))
+        fine = fine.group_by(*[k.copy() for k in keys], entity.copy())
+        per_entity = exp.select(
+            *[k.copy() for k in keys],
+            exp.alias_(self.grouping_id(plan), "_g"),
+            _col("_e"),
+            exp.alias_(exp.Sum(this=_col("_x")), "_x"),
+        ).from_(f"{prefix}fine")
+        per_entity.set("group", self.grouping_sets(plan, extra=["_e"]))
+        steps = [(f"{prefix}fine", fine), (f"{prefix}per_entity", per_entity)]
+        if all(m.kind == "distinct_count" for m in plan.metrics):
+            return steps
         part = [_col("_day"), _col("_g"), *[_col(_dim(d)) for d in plan.dims]]
         rank = exp.Window(
             this=exp.RowNumber(),
@@ -447,7 +488,7 @@ class Compiler:
             .from_(f"{prefix}per_entity")
             .where(exp.Not(this=exp.Is(this=_col("_x"), expression=exp.Null())))
         )
-        return [(f"{prefix}per_entity", per_entity), (f"{prefix}ent", ranked)]
+        return [*steps, (f"{prefix}ent", ranked)]
 
     def concentration_aggregates(
         self, plan: Plan, ent: str
@@ -474,6 +515,8 @@ class Compiler:
                 tail = self.visit_safe_div(exp.Add(this=n.copy(), expression=_lit(1.0)), n.copy())
                 gini = exp.Sub(this=ratio, expression=tail)
                 picks[metric.name] = (gini, n.copy(), gini.copy())
+            elif metric.kind == "distinct_count":
+                picks[metric.name] = (n.copy(), exp.Null(), n.copy())
             elif metric.kind == "entropy":
                 picks[metric.name] = (_col("ent"), n.copy(), _col("ent"))
             else:  # top_share

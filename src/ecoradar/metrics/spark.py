@@ -6,6 +6,8 @@ PySpark is imported only when a SparkEngine is opened, so `--dialect spark` and 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -31,9 +33,17 @@ LOCAL_CONF: dict[str, str] = {
 
 
 class SparkCompiler(Compiler):
-    """Spark SQL: only the exact quantile is spelled differently (sqlglot writes the rest)."""
+    """Spark SQL: division and the exact quantile are spelled differently (sqlglot writes the rest)."""
 
     dialect = "spark"
+
+    def visit_safe_div(self, num: exp.Expression, den: exp.Expression) -> exp.Expression:
+        """Divide as DOUBLE, like DuckDB's `/`.
+
+        Spark reads 3600000.0 as a DECIMAL and divides decimals with a capped scale (about 6 digits), so
+        `watch_ms / 3600000.0` would lose precision that DuckDB keeps.
+        """
+        return super().visit_safe_div(exp.cast(num, "DOUBLE"), exp.cast(den, "DOUBLE"))
 
     def visit_quantile(self, arg: exp.Expression, q: float) -> exp.Expression:
         """Spark's PERCENTILE is exact and interpolates linearly, like DuckDB's quantile_cont.
@@ -53,8 +63,11 @@ def start_session(master: str | None = None, *, threads: int | None = None, conf
     builder = SparkSession.builder.appName("ecoradar").master(master or f"local[{threads or '*'}]")
     settings = dict(LOCAL_CONF)
     if not master or master.startswith("local"):
-        # a single machine: few shuffle partitions (adaptive execution still splits big ones)
+        # a single machine: few shuffle partitions (adaptive execution still splits big ones), and Python
+        # workers (applyInPandas) in this interpreter so they see the same packages
         settings["spark.sql.shuffle.partitions"] = str(max(4, 2 * (threads or 2)))
+        # (PySpark reads the worker interpreter from this variable only)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in {**settings, **(conf or {})}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
@@ -83,7 +96,7 @@ def read_table(session: SparkSession, location: str) -> DataFrame | None:
         return None
     reader = session.read.option("basePath", location)
     if kind == "parquet":
-        return reader.option("mergeSchema", "true").option("recursiveFileLookup", "false").parquet(location)
+        return reader.parquet(location)
     return reader.option("header", "true").option("inferSchema", "true").csv(location)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+
+from ecoradar.impact import chart
+from ecoradar.impact.records import DiDEstimate, ImpactPoint, ImpactResult, PlaceboRun, PlaceboSummary
 
 #: Colour per priority, worst first.
 PRIORITY_COLOURS = {"P0": "#b91c1c", "P1": "#ea580c", "P2": "#ca8a04", "P3": "#6b7280"}
@@ -90,6 +93,7 @@ def issue_figure(
     *,
     title: str,
     anomalies: pd.DataFrame | None = None,
+    start=None,
     first_seen=None,
     fix_date=None,
 ) -> go.Figure:
@@ -99,9 +103,15 @@ def issue_figure(
         series (pd.DataFrame): columns date, value (one row per day).
         anomalies (pd.DataFrame | None): columns date, observed and optionally expected/lower/upper as stored by
             detection; where given they override the rolling band on their days.
+        start: the day the change began; from then on the band stays at its value just before.
     """
     s = series.sort_values("date").reset_index(drop=True)
     band = expected_band(s["value"])
+    if start is not None:  # from the change on, expect what the days before it predicted
+        after = pd.to_datetime(s["date"]) >= pd.Timestamp(start)
+        before = band[~after].dropna()
+        if len(before):
+            band.loc[after, :] = before.iloc[-1].to_numpy()
     if anomalies is not None and len(anomalies) and {"lower", "upper", "expected"} <= set(anomalies.columns):
         stored = anomalies.drop_duplicates("date").set_index("date")
         idx = s["date"].map(lambda d: d in stored.index)
@@ -170,31 +180,45 @@ def breakdown_figure(breakdown: pd.DataFrame, *, by: str, title: str) -> go.Figu
     return fig
 
 
-def impact_figure(impact: dict) -> go.Figure | None:
-    """Observed vs counterfactual band and the cumulative effect, from an impact estimate stored on an issue
-    (the dict of ecoradar.impact's ImpactResult.to_dict()); None when it carries no series."""
-    points = pd.DataFrame(impact.get("series") or [])
-    if points.empty or "predicted" not in points:
+def impact_result(impact: dict) -> ImpactResult | None:
+    """Rebuild the ImpactResult stored on an issue (ImpactResult.to_dict() plus extra keys); None when the stored
+    dict is not one (an older or hand-written estimate)."""
+    names = {f.name for f in dataclasses.fields(ImpactResult)}
+    try:
+        fields = {k: v for k, v in impact.items() if k in names}
+        for key in ("pre_period", "post_period", "baseline"):  # tuples that JSON turned into lists
+            if isinstance(fields.get(key), list):
+                fields[key] = tuple(fields[key])
+        fields["series"] = [ImpactPoint(**p) for p in impact.get("series") or []]
+        fields["did"] = DiDEstimate(**impact["did"]) if impact.get("did") else None
+        if impact.get("placebo"):
+            placebo = impact["placebo"]
+            fields["placebo"] = PlaceboSummary(
+                runs=[PlaceboRun(**r) for r in placebo.get("runs", [])],
+                coverage=placebo["coverage"],
+                p_value=placebo.get("p_value"),
+            )
+        return ImpactResult(**fields) if fields["series"] else None
+    except (TypeError, KeyError):
         return None
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06)
-    x = points["time"]
-    fig.add_trace(go.Scatter(x=x, y=points["predicted_upper"], mode="lines", line=dict(width=0), showlegend=False))
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=points["predicted_lower"],
-            mode="lines",
-            line=dict(width=0),
-            fill="tonexty",
-            fillcolor="rgba(234,88,12,0.15)",
-            name="counterfactual 95%",
-        )
-    )
-    fig.add_trace(go.Scatter(x=x, y=points["predicted"], mode="lines", name="counterfactual", line=dict(dash="dot")))
-    fig.add_trace(go.Scatter(x=x, y=points["observed"], mode="lines", name="observed"))
-    fig.add_trace(go.Scatter(x=x, y=points["cumulative_effect"], mode="lines", name="cumulative effect"), row=2, col=1)
-    verdict = impact.get("verdict", "?")
-    effect = impact.get("relative_effect")
-    label = f"{verdict}" + (f", relative effect {effect:+.1%}" if isinstance(effect, float) else "")
-    fig.update_layout(title=f"Impact of the fix: {label}", **{**_LAYOUT, "height": 420})
-    return fig
+
+
+def impact_figure(impact: dict) -> go.Figure | None:
+    """The impact stage's chart (observed vs counterfactual, pointwise and cumulative effect) for an estimate
+    stored on an issue; None when there is nothing to draw."""
+    result = impact_result(impact)
+    return None if result is None else chart.impact_figure(result)
+
+
+def fmt_num(value) -> str:
+    """A number for people (4 significant digits); '–' for missing, NaN or anything that is not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        return "–"
+    return f"{value:.4g}"
+
+
+def fmt_pct(value) -> str:
+    """A signed relative change as a percentage; '–' for missing, NaN or anything that is not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        return "–"
+    return f"{value:+.1%}"

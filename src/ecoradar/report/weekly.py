@@ -31,8 +31,7 @@ _TEMPLATES = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_TEMPLATES.filters["pct"] = lambda v: "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:+.1%}"
-_TEMPLATES.filters["num"] = lambda v: "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}"
+_TEMPLATES.filters.update(pct=charts.fmt_pct, num=charts.fmt_num)
 _TEMPLATES.globals.update(sparkline=charts.sparkline_svg, format_scope=format_scope)
 
 

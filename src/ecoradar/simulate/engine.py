@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,7 +120,7 @@ class Population:
         counts = rng.poisson(np.minimum(rate, W.MAX_UPLOADS_PER_DAY * days_alive))
         creator = np.repeat(np.arange(n), counts)
         up_day = -1 - np.floor(rng.random(len(creator)) * days_alive[creator]).astype(np.int32)
-        self.v = self._draw_videos(rng, creator, up_day)
+        self.pools = self._split(self._draw_videos(rng, creator, up_day))
 
     @property
     def n_creators(self) -> int:
@@ -174,6 +175,11 @@ class Population:
             "engagement": rng.lognormal(-s * s / 2, s, n),
         }
 
+    @staticmethod
+    def _split(videos: dict) -> list[dict]:
+        """One candidate pool per format (impressions pick a format first, then a video of it)."""
+        return [{k: a[videos["format"] == f] for k, a in videos.items()} for f in range(len(FORMATS))]
+
     def upload(self, rng: np.random.Generator, day: int, effects: list[Effect]) -> dict:
         """Today's uploads (added to the pool from tomorrow); returns their rows as codes."""
         rate = self.upload_rate(day)
@@ -181,8 +187,9 @@ class Population:
         rate *= factor(effects, "upload_rate", self.creator_codes(every, day), len(every))
         creator = np.repeat(every, rng.poisson(rate))
         videos = self._draw_videos(rng, creator, np.full(len(creator), day))
-        keep = self.v["up_day"] > day - W.POOL_DAYS
-        self.v = {k: np.concatenate([self.v[k][keep], videos[k]]) for k in self.v}
+        for f, (pool, new) in enumerate(zip(self.pools, self._split(videos), strict=True)):
+            keep = pool["up_day"] > day - W.POOL_DAYS
+            self.pools[f] = {k: np.concatenate([pool[k][keep], new[k]]) for k in pool}
         tz = W.REGION_TZ[self.c["region"][creator]]
         videos["ts"] = self.world_day_us(day) + (seconds_of_day(rng, tz) * 1e6).astype(np.int64)
         return videos
@@ -246,15 +253,15 @@ def impressions(rng: np.random.Generator, pop: Population, day: int, effects: li
     codes["format"] = categorical(rng, fw)
 
     # which video: by format pool, creator popularity x virality x recency, exposure scenarios per group
-    video = _pick_videos(rng, pop, day, effects, codes, n)
-    v = pop.v
-    creator = v["creator"][video]
-    codes |= {"category": v["category"][video]} | pop.creator_codes(creator, day)
+    v = _pick_videos(rng, pop, day, effects, codes, n)
+    creator = v["creator"]
+    creator_codes = pop.creator_codes(creator, day)
+    codes |= {"category": v["category"], "tier": creator_codes["tier"], "creator_age": creator_codes["creator_age"]}
 
     # interactions: multiplicative base rates, then scenario factors
     fmt, surf, cat = codes["format"], codes["surface"], codes["category"]
     p = W.BASE_RATE * W.FORMAT_FACTOR[fmt] * W.SURFACE_FACTOR[surf]
-    eng = W.REGION_ENGAGEMENT[region] * W.CATEGORY_ENGAGEMENT[cat] * W.OS_ENGAGEMENT[os] * v["engagement"][video]
+    eng = W.REGION_ENGAGEMENT[region] * W.CATEGORY_ENGAGEMENT[cat] * W.OS_ENGAGEMENT[os] * v["engagement"]
     if weekday >= 5:
         eng = eng * W.WEEKEND_ENGAGEMENT
     p[:, :4] *= eng[:, None]
@@ -264,7 +271,7 @@ def impressions(rng: np.random.Generator, pop: Population, day: int, effects: li
     acted = rng.random((n, len(W.ACTIONS))) < p
 
     # watch time: quick skips, a lognormal ratio that is higher for shorter videos, a few replays, stalls
-    duration = v["duration_ms"][video]
+    duration = v["duration_ms"]
     skip, med, sig, replay = (np.array([W.WATCH[f][i] for f in FORMATS])[fmt] for i in range(4))
     med_dur = np.array([W.DURATION[f][0] for f in FORMATS])[fmt] * 1000
     ratio = med * (duration / med_dur) ** -W.WATCH_DURATION_ELASTICITY * np.exp(sig * rng.standard_normal(n))
@@ -280,7 +287,7 @@ def impressions(rng: np.random.Generator, pop: Population, day: int, effects: li
     cols = {
         "ts": ts,
         "user_id": user.astype(np.int64) + 1,
-        "video_id": v["video_id"][video],
+        "video_id": v["video_id"],
         "creator_id": creator + 1,
         "region": region,
         "format": fmt,
@@ -304,33 +311,46 @@ def _reweight(weights: np.ndarray, effects: list[Effect], target: str, dim: str,
 
 def _pick_videos(
     rng: np.random.Generator, pop: Population, day: int, effects: list[Effect], codes: dict, n: int
-) -> np.ndarray:
-    v, c = pop.v, pop.c
-    in_pool = v["up_day"] < day
-    age = day - v["up_day"]
-    base = np.where(in_pool, v["weight"] * (np.exp(-age / W.DECAY_DAYS) + W.DECAY_FLOOR), 0.0)
-    is_new = day - c["join_day"][v["creator"]] < W.NEW_CREATOR_DAYS
-    base = np.where(is_new, base * W.NEW_CREATOR_BOOST, base)
-    is_top = c["top"][v["creator"]]
+) -> dict[str, np.ndarray]:
+    """The video of each impression: drawn from its format's pool by creator popularity x virality x recency
+    (new creators boosted), with exposure scenarios reweighting the rows of their scope (one draw per group)."""
+    c = pop.c
     mods = [e for e in effects if {"top_creator_weight", "new_creator_weight"} & set(e.active.kind.targets)]
     key = codes["format"].astype(np.int64)
     for j, e in enumerate(mods):
         key = key | (e.mask(codes, n).astype(np.int64) << (8 + j))
     u = rng.random(n)
-    video = np.empty(n, dtype=np.int64)
-    for k in np.unique(key):
-        rows = np.flatnonzero(key == k)
-        w = np.where(v["format"] == (k & 0xFF), base, 0.0)
-        for j, e in enumerate(mods):
-            if k >> (8 + j) & 1:
-                hit = is_top if "top_creator_weight" in e.active.kind.targets else is_new
-                w = np.where(hit, w * e.factor, w)
-        video[rows] = sample(w, u[rows])
-    return video
+    out = {k: np.empty(n, dtype=a.dtype) for k, a in pop.pools[0].items()}
+    for f, pool in enumerate(pop.pools):
+        age = day - pool["up_day"]
+        base = np.where(age > 0, pool["weight"] * (np.exp(-age / W.DECAY_DAYS) + W.DECAY_FLOOR), 0.0)
+        is_new = day - c["join_day"][pool["creator"]] < W.NEW_CREATOR_DAYS
+        base = np.where(is_new, base * W.NEW_CREATOR_BOOST, base)
+        for k in np.unique(key[codes["format"] == f]):
+            rows = np.flatnonzero(key == k)
+            w = base
+            for j, e in enumerate(mods):
+                if k >> (8 + j) & 1:
+                    hit = c["top"][pool["creator"]] if "top_creator_weight" in e.active.kind.targets else is_new
+                    w = np.where(hit, w * e.factor, w)
+            idx = sample(w, u[rows])
+            for name, a in pool.items():
+                out[name][rows] = a[idx]
+    return out
 
 
-def moderation(rng: np.random.Generator, pop: Population, day: int, effects: list[Effect], up: dict) -> dict:
-    """Decisions on today's flagged uploads, with their decision and appeal times (codes for strings)."""
+def moderation(
+    rng: np.random.Generator,
+    pop: Population,
+    day: int,
+    effects_for: Callable[[int], list[Effect]],
+    up: dict,
+) -> dict:
+    """Decisions on today's flagged uploads, with their decision and appeal times (codes for strings).
+
+    `effects_for(day)` gives the scenarios in force on any day (decisions can fall on later days).
+    """
+    effects = effects_for(day)
     w = pop.world
     creator = up["creator"]
     n_up = len(creator)
@@ -356,7 +376,14 @@ def moderation(rng: np.random.Generator, pop: Population, day: int, effects: lis
 
     med = np.where(source == 0, W.REVIEW_AUTOMATED[0], W.REVIEW_HUMAN[0])
     sig = np.where(source == 0, W.REVIEW_AUTOMATED[1], W.REVIEW_HUMAN[1])
-    hours = med * np.exp(sig * rng.standard_normal(n)) * factor(effects, "review_time", codes, n)
+    hours = med * np.exp(sig * rng.standard_normal(n))
+    # a review backlog slows the decisions that would have been taken while it lasts (by decision day, so the
+    # latency of the day's decisions jumps when it starts rather than creeping up over the tail of uploads)
+    due_day = (up["ts"][rows] + (hours * HOUR_MS * 1000).astype(np.int64)) // DAY_US - (pop.world_day_us(0) // DAY_US)
+    for d in np.unique(due_day):
+        sel = due_day == d
+        sel_codes = {k: a[sel] for k, a in codes.items()}
+        hours[sel] *= factor(effects_for(int(d)), "review_time", sel_codes, int(sel.sum()))
     review_ms = np.maximum(np.round(hours * HOUR_MS), 1000).astype(np.int64)
     ts = up["ts"][rows] + review_ms * 1000
 

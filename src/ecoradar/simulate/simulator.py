@@ -148,11 +148,16 @@ def _run(world: World, actives: list[Active], folder: Path, on_day: Callable[[in
     pop = engine.Population(world)
     rows = dict.fromkeys(TABLES, 0)
     pending: list[dict] = []  # moderation decisions not yet due
+    by_day = [engine.effects_on(day, actives, world) for day in range(world.days)]
+
+    def effects_for(day: int) -> list[engine.Effect]:
+        return by_day[day] if 0 <= day < world.days else []
+
     for day in range(world.days):
-        effects = engine.effects_on(day, actives, world)
+        effects = by_day[day]
         pop.join(np.random.default_rng([world.seed, day, 1]), day)
         up = pop.upload(np.random.default_rng([world.seed, day, 2]), day, effects)
-        pending.append(engine.moderation(np.random.default_rng([world.seed, day, 3]), pop, day, effects, up))
+        pending.append(engine.moderation(np.random.default_rng([world.seed, day, 3]), pop, day, effects_for, up))
         imp = engine.impressions(np.random.default_rng([world.seed, day, 4]), pop, day, effects)
         end_us = pop.world_day_us(day + 1)
         due = _concat([{k: a[p["ts"] < end_us] for k, a in p.items()} for p in pending])

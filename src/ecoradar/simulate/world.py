@@ -190,10 +190,10 @@ MODEL_BASE, MODEL_FIRST, MODEL_EVERY = 7, -40, 24
 
 #: Per scale: impressions per day at the start, users, creators at the start, uploads per day at the start.
 SCALES: dict[str, tuple[int, int, int, int]] = {
-    "tiny": (8_000, 400, 1_500, 1_500),
-    "small": (50_000, 2_500, 6_000, 8_000),
-    "default": (320_000, 16_000, 25_000, 40_000),
-    "large": (1_500_000, 75_000, 80_000, 150_000),
+    "tiny": (8_000, 400, 1_500, 5_000),
+    "small": (50_000, 2_500, 6_000, 30_000),
+    "default": (320_000, 16_000, 25_000, 100_000),
+    "large": (1_500_000, 75_000, 80_000, 300_000),
 }
 #: Users per impression (plays per user-day ~45 in KuaiRec; the pool is larger than the daily actives).
 DAILY_PLAYS_PER_USER = 45

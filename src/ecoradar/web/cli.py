@@ -1,4 +1,4 @@
-"""CLI commands of the web stage: `serve`, `users add|list|remove|rotate` and `sql` (the read-only console)."""
+"""CLI commands of the web stage: `serve` and `users add|list|remove|rotate`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from ecoradar.errors import InputError
-from ecoradar.sqlconsole import SqlConsole
 from ecoradar.store import open_store
 from ecoradar.web import auth
 from ecoradar.web.main import serve as run
@@ -110,27 +109,3 @@ def register(app: typer.Typer) -> None:
         finally:
             store.close()
         print(token)
-
-    @app.command()
-    def sql(
-        query: Annotated[str, typer.Argument(help="One SELECT/WITH query; tables: impressions, ..., cube.")],
-        data: Annotated[Path, typer.Option("--data", help="Data folder.")] = Path("demo-data"),
-        limit: Annotated[int, typer.Option(help="Most rows returned.")] = 100,
-        timeout: Annotated[float, typer.Option(help="Seconds before the query is stopped.")] = 30.0,
-        as_json: Annotated[bool, typer.Option("--json", help="Print {columns, rows} as JSON.")] = False,
-    ) -> None:
-        """Run a read-only query over a data folder (the same console as the web app)."""
-        console = SqlConsole(data, row_limit=limit, timeout_s=timeout)
-        try:
-            result = console.query(query)
-        finally:
-            console.close()
-        if as_json:
-            print(json.dumps({"columns": result.columns, "rows": result.rows, "truncated": result.truncated}))
-            return
-        table = Table(*result.columns)
-        for row in result.rows:
-            table.add_row(*("NULL" if v is None else str(v) for v in row))
-        Console().print(table)
-        if result.truncated:
-            _err.print(f"(truncated at {limit} rows; use --limit)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -14,7 +13,7 @@ from sqlalchemy.orm import Session
 from ecoradar.issues.lifecycle import OPEN
 from ecoradar.metrics.loader import Catalog
 from ecoradar.report import charts
-from ecoradar.report.ecosystem import Cube, category_health, creator_concentration, format_shares
+from ecoradar.report.ecosystem import Cube, category_health, creator_concentration, format_scope, format_shares
 from ecoradar.store import Issue
 
 
@@ -96,8 +95,9 @@ def issue_charts(issue: dict, cube: Cube | None, *, context_days: int = 60) -> d
             figures["series"] = fig_json(
                 charts.issue_figure(
                     series,
-                    title=f"{issue['metric']} in {json.dumps(issue['scope']) if issue['scope'] else 'all'}",
+                    title=f"{issue['metric']} in {format_scope(issue['scope'])}",
                     anomalies=days,
+                    start=start,
                     first_seen=issue["first_seen"],
                     fix_date=issue.get("fix_date"),
                 )

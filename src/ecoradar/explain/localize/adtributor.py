@@ -39,8 +39,8 @@ class Adtributor(Localizer):
             return []
         sets = []
         for j in range(len(cube.dims)):
-            inv, first = cube.groups((j,))
-            ve, fe = np.bincount(inv, v, len(first)), np.bincount(inv, f, len(first))
+            inv, k = cube.groups((j,))
+            ve, fe = np.bincount(inv, v, k), np.bincount(inv, f, k)
             ep = (ve - fe) / total
             surprise = _js_surprise(fe / max(fe.sum(), 1e-12), ve / max(ve.sum(), 1e-12))
             picked, cum, s = [], 0.0, 0.0

@@ -39,7 +39,7 @@ class LeafCube:
     """Known noise scale of each leaf (e.g. from its history); measured from the leaves themselves when None."""
     counts: bool = False
     """Whether `real` counts events (a ratio's numerator), so leaves carry at least Poisson noise."""
-    _cuboids: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    _cuboids: dict[tuple[int, ...], tuple[np.ndarray, int]] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -51,8 +51,8 @@ class LeafCube:
         k = len(self.dims)
         return [c for d in range(1, min(max_depth, k) + 1) for c in itertools.combinations(range(k), d)]
 
-    def groups(self, cuboid: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """Dense element code of every leaf in a cuboid, and one leaf index per element (to read its values)."""
+    def groups(self, cuboid: tuple[int, ...]) -> tuple[np.ndarray, int]:
+        """Dense element code of every leaf in a cuboid, and the number of elements."""
         if cuboid not in self._cuboids:
             # one mixed-radix integer per leaf (the product of cardinalities fits int64 for any real cube)
             key = np.zeros(self.n, dtype=np.int64)
@@ -61,24 +61,22 @@ class LeafCube:
             size = int(np.prod([len(self.labels[j]) for j in cuboid], dtype=float))
             if size <= 4 * self.n:
                 present = np.bincount(key, minlength=size) > 0
-                dense = np.cumsum(present) - 1
-                inverse = dense[key]
-                first = np.full(int(present.sum()), -1, dtype=np.int64)
-                first[inverse[::-1]] = np.arange(self.n - 1, -1, -1)
+                inverse = (np.cumsum(present) - 1)[key]
+                k = int(present.sum())
             else:
-                _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-            self._cuboids[cuboid] = (inverse.ravel(), first)
+                uniq, inverse = np.unique(key, return_inverse=True)
+                k = len(uniq)
+            self._cuboids[cuboid] = (inverse.ravel(), k)
         return self._cuboids[cuboid]
 
     def mask(self, element: Element) -> np.ndarray:
         """Which leaves fall under an element."""
-        inverse, _ = self.groups(element[0])
-        return inverse == element[1]
+        return self.groups(element[0])[0] == element[1]
 
     def scope(self, element: Element) -> dict[str, str]:
         """The element as {dimension: value}."""
         cuboid, code = element
-        leaf = self.groups(cuboid)[1][code]
+        leaf = int(np.argmax(self.mask(element)))
         return {self.dims[j]: str(self.labels[j][self.codes[leaf, j]]) for j in cuboid}
 
 
@@ -92,7 +90,7 @@ def leaf_cube(
     predict_den_col: str | None = None,
     noise_col: str | None = None,
 ) -> LeafCube:
-    """Check a leaf table and turn it into a LeafCube (ratio leaves become numerator leaves at the observed denominator).
+    """Check a leaf table and turn it into a LeafCube; ratio leaves become numerators at the observed denominator.
 
     Raises:
         DataError: a named column is missing, or a value column is not numeric.

@@ -20,16 +20,9 @@ def noise_scale(real: np.ndarray, predict: np.ndarray, bands: int = 10) -> np.nd
     """Noise standard deviation of every leaf: a robust spread of real - predict among leaves of similar size."""
     resid = real - predict
     size = np.abs(predict)
-    edges = np.unique(np.quantile(size, np.linspace(0, 1, bands + 1)))
-    band = np.clip(np.searchsorted(edges, size, side="right") - 1, 0, max(len(edges) - 2, 0))
-    n_band = band.max() + 1
-    centre = np.zeros(n_band)
-    spread = np.zeros(n_band)
-    for b in range(n_band):  # a handful of size bands, not a loop over leaves
-        r = resid[band == b]
-        if r.size:
-            centre[b] = np.median(size[band == b])
-            spread[b] = 1.4826 * np.median(np.abs(r - np.median(r)))
+    chunks = np.array_split(np.argsort(size), min(bands, len(size)))  # equal-count size bands
+    centre = np.array([np.median(size[c]) for c in chunks])
+    spread = np.array([1.4826 * np.median(np.abs(resid[c] - np.median(resid[c]))) for c in chunks])
     # relative spread interpolated on log size (constant beyond the end bands); a band of identical values has no
     # spread, so it takes the typical relative spread
     ok = (spread > 0) & (centre > 0)
@@ -95,8 +88,8 @@ class Ripple(Localizer):
         if cube.noise is not None:
             sd = np.maximum(cube.noise, 1e-9)
             return live, sd, float(np.median(sd[live] / np.maximum(np.abs(f[live]), 1e-9)))
-        order = np.argsort(np.abs(f[live]))
-        sd = np.interp(np.abs(f), np.abs(f[live])[order], noise_scale(v[live], f[live])[order])
+        sd = np.ones_like(f)  # leaves without data never enter a loss
+        sd[live] = noise_scale(v[live], f[live])
         big = live & (np.abs(f) >= np.median(np.abs(f[live])))
         rel_noise = float(np.median(sd[big] / np.abs(f[big]))) if big.any() and (np.abs(f[big]) > 0).all() else 0.0
         if cube.counts:
@@ -121,20 +114,24 @@ class Ripple(Localizer):
         loss = huber((v - f) / sd)
         groups = []
         for cb in cube.cuboids(self.max_depth):
-            inv, first = cube.groups(cb)
-            n_live = np.bincount(inv, live, len(first))
-            groups.append((cb, inv, len(first), self.penalty + self.per_candidate * np.log(max((n_live > 0).sum(), 1))))
+            inv, k = cube.groups(cb)
+            n_live = np.bincount(inv, live, k)
+            price = self.penalty + self.per_candidate * np.log(max((n_live > 0).sum(), 1))
+            # per element, over its still unexplained leaves: observed, expected, and the loss it has now
+            sums = np.vstack([np.bincount(inv, x * live, k) for x in (v, f, loss)])
+            groups.append((cb, inv, k, price, sums))
         chosen: list[tuple[Element, float]] = []
         while len(chosen) < self.max_elements and live.any():
+            # the loss an element has now bounds its gain: visit cuboids by that bound so the best is met
+            # early and most elements are never refitted
+            bounds = [float((g[4][2] - g[3]).max()) for g in groups]
             best = (0.0, None)
-            vl, fl, ll = v * live, f * live, loss * live
-            for cb, inv, k, price in groups:
-                # the ripple factor of each element over its still unexplained leaves
-                pred = np.bincount(inv, fl, k)
-                rho = np.bincount(inv, vl, k) / np.where(pred > 0, pred, np.inf)
-                now = np.bincount(inv, ll, k)
+            for i in sorted(range(len(groups)), key=lambda i: (-bounds[i], len(groups[i][0]))):
+                if bounds[i] <= best[0]:
+                    break
+                cb, inv, k, price, (real, pred, now) = groups[i]
+                rho = real / np.where(pred > 0, pred, np.inf)  # the element's ripple factor
                 ok = (pred > 0) & (np.abs(np.log(np.maximum(rho, 1e-9))) > self.min_shift * rel_noise)
-                # the loss an element has now bounds its gain: only elements that could win are refitted
                 cand = ok & (now - price > best[0])
                 if not cand.any():
                     continue
@@ -149,7 +146,10 @@ class Ripple(Localizer):
                 break
             el = self._widen(cube, best[1], live, sd, rel_noise)
             # a found element's leaves are explained: later elements are judged on the rest only
-            live &= ~cube.mask(el)
+            gone = np.flatnonzero(cube.mask(el) & live)
+            live[gone] = False
+            for _, inv, k, _, sums in groups:
+                sums -= np.vstack([np.bincount(inv[gone], x[gone], k) for x in (v, f, loss)])
             chosen.append((el, best[0]))
         return chosen
 
@@ -163,7 +163,7 @@ class Ripple(Localizer):
             options = []
             for drop in el[0]:
                 cb = tuple(j for j in el[0] if j != drop)
-                inv, _ = cube.groups(cb)
+                inv = cube.groups(cb)[0]
                 code = int(inv[np.flatnonzero(cube.mask(el))[0]])
                 rest = (inv == code) & live & ~inside
                 fr, vr = f[rest].sum(), v[rest].sum()

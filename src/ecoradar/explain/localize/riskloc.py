@@ -54,14 +54,15 @@ class RiskLoc(Localizer):
             for depth in range(1, min(self.max_depth, len(cube.dims)) + 1):
                 best = (self.risk_threshold, None)
                 for cb in (c for c in cuboids if len(c) == depth):
-                    inv, first = cube.groups(cb)
-                    k = len(first)
+                    inv, k = cube.groups(cb)
                     w_ab = np.bincount(inv, weight * rest, k)
                     w_no = np.bincount(inv, weight * (live & ~abnormal), k)
                     fe = np.bincount(inv, f * live, k)
                     ve = np.bincount(inv, v * live, k)
                     share = np.divide(w_ab, w_ab + w_no, out=np.zeros(k), where=(w_ab + w_no) > 0)
-                    own = np.divide(sign * (fe - ve), np.abs(fe) + np.abs(ve), out=np.zeros(k), where=(fe != 0) | (ve != 0))
+                    own = np.divide(
+                        sign * (fe - ve), np.abs(fe) + np.abs(ve), out=np.zeros(k), where=(fe != 0) | (ve != 0)
+                    )
                     pep = sign * (fe - ve) / abs(total)
                     risk = np.where((pep >= self.pep_threshold) & (w_ab > 0) & (own > 0), share, -np.inf)
                     j = int(np.argmax(risk))

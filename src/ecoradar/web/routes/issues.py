@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -36,8 +37,14 @@ def issue_public(issue: Issue, *, history: bool = True) -> IssuePublic:
     )
 
 
+#: What an issue reference may look like before it reaches the store (a number or a short id like ECO-1A3).
+_ISSUE_REF = re.compile(r"^(?:[0-9]{1,15}|ECO-[0-9A-Za-z]{1,12})$", re.ASCII)
+
+
 def load_issue(session: Session, issue_id: str) -> Issue:
-    """The issue by number or short id, or 404."""
+    """The issue by number or short id, or 404 (also for references no issue can have, like '²' or 10**30)."""
+    if not _ISSUE_REF.match(issue_id):
+        raise HTTPException(404, detail="Issue not found")
     try:
         return service.get_issue(session, issue_id)
     except NotFound:

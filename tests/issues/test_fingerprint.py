@@ -1,0 +1,66 @@
+"""Fingerprints: snapshots per input file (Sentry style), stability, placeholders, the config registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ecoradar.errors import NotFound
+from ecoradar.issues.fingerprint import fingerprint, get_config, overlaps, refines
+
+CASES = sorted((Path(__file__).parent / "fingerprints").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_fingerprint_snapshots(path):
+    case = json.loads(path.read_text())
+    fp = fingerprint(case["metric"], case["scope"], case["direction"])
+    assert {"value": fp.value, "config": fp.config, "hint": fp.hint} == case["expected"]
+
+
+def test_snapshots_encode_the_grouping_rules():
+    cases = {p.stem: json.loads(p.read_text())["expected"] for p in CASES}
+    assert cases["family_variant"]["value"] == cases["region_format"]["value"]  # same family, same slice
+    assert cases["dated_model"]["hint"]["placeholders"] == ["model_version"]
+    assert cases["entity_id"]["hint"]["contributes"]["scope"] == {"app_version": "5.2.1", "category": "<int>"}
+
+
+def test_key_order_and_variable_values_do_not_change_the_fingerprint():
+    a = fingerprint("removal_rate", {"policy": "spam", "model_version": "2026-02-01"}, "up")
+    b = fingerprint("removal_rate", {"model_version": "2026-03-15", "policy": "spam"}, "up")
+    assert a.value == b.value
+
+
+def test_direction_slice_and_family_change_the_fingerprint():
+    base = fingerprint("photo_share", {"region": "JP"}, "down").value
+    assert fingerprint("photo_share", {"region": "JP"}, "up").value != base
+    assert fingerprint("photo_share", {"region": "US"}, "down").value != base
+    assert fingerprint("like_rate", {"region": "JP"}, "down").value != base
+
+
+def test_unknown_config_suggests_the_closest():
+    with pytest.raises(NotFound, match=r"unknown fingerprint config 'fingerprint:v2' \(did you mean 'fingerprint:v1'"):
+        get_config("fingerprint:v2")
+    assert get_config("fingerprint:v1").changelog
+
+
+@pytest.mark.parametrize(
+    "a, b, overlap",
+    [
+        ({}, {"region": "JP"}, True),
+        ({"region": "JP"}, {"format": "photo"}, True),
+        ({"region": "JP"}, {"region": "US"}, False),
+        ({"region": "JP", "os": "ios"}, {"region": "JP"}, True),
+    ],
+)
+def test_overlaps(a, b, overlap):
+    assert overlaps(a, b) is overlap and overlaps(b, a) is overlap
+
+
+def test_refines():
+    assert refines({"region": "JP", "format": "photo"}, {"region": "JP"})
+    assert refines({"region": "JP"}, {})
+    assert not refines({"region": "JP"}, {"region": "JP"})
+    assert not refines({"region": "US", "format": "photo"}, {"region": "JP"})
