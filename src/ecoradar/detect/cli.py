@@ -16,9 +16,13 @@ from rich.table import Table
 from ecoradar.detect.cube import detect_cube
 from ecoradar.detect.series import detect_series, read_series_csv
 from ecoradar.errors import DataError, InputError, unknown
+from ecoradar.metrics.cube import read_cube
 from ecoradar.metrics.loader import load_catalog
 
 _out = Console(highlight=False, soft_wrap=True)
+
+#: Days of history before each judged day.
+HISTORY_DAYS = 56
 
 
 def _parse_date(text: str | None, what: str) -> dt.date | None:
@@ -28,20 +32,6 @@ def _parse_date(text: str | None, what: str) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise InputError(f"{what} {text!r} is not a date; use YYYY-MM-DD") from None
-
-
-def read_cube(data: Path) -> pd.DataFrame:
-    """The metric cube at DATA/cube (hive-partitioned Parquet) as a DataFrame.
-
-    Raises:
-        DataError: there is no cube (run `ecoradar metrics compute` first).
-    """
-    path = Path(data) / "cube"
-    if not path.is_dir():
-        raise DataError(f"no metric cube at {str(path)!r}; run `ecoradar metrics compute --data {data}` first")
-    frame = ds.dataset(path, format="parquet", partitioning="hive").to_table().to_pandas()
-    frame["date"] = pd.to_datetime(frame["date"]).dt.date
-    return frame
 
 
 def _read_events(data: Path) -> pd.DataFrame | None:
@@ -67,21 +57,29 @@ def register(app: typer.Typer) -> None:
         """Find anomalies in every slice of the metric cube and print them ranked."""
         if date and (date_from or date_to):
             raise InputError("give either --date or --from/--to, not both")
-        cube = read_cube(data)
         catalog = load_catalog()
-        names = metric or sorted(set(cube["metric"].unique()) & set(catalog))
-        for name in names:
+        for name in metric or []:
             if name not in catalog:
                 raise unknown("metric", name, catalog)
-        last = max(cube["date"]) if len(cube) else None
-        d_from = _parse_date(date or date_from, "--date/--from") or last
-        d_to = _parse_date(date or date_to, "--date/--to") or (d_from if date_from or date else last)
-        if d_from is None:
-            raise DataError(f"the cube at {data}/cube is empty")
+        d_from = _parse_date(date or date_from, "--date/--from")
+        d_to = _parse_date(date or date_to, "--date/--to")
+        if d_from is None or d_to is None:
+            days = sorted(p.name.removeprefix("date=") for p in (Path(data) / "cube").glob("date=*"))
+            if not days:
+                raise DataError(f"no metric cube at {str(Path(data) / 'cube')!r}; run `ecoradar metrics compute` first")
+            d_to = d_to or dt.date.fromisoformat(days[-1])
+            d_from = d_from or d_to
         if d_to < d_from:
             raise InputError(f"--to {d_to} is before --from {d_from}")
+        cube = read_cube(data, metrics=metric, date_from=d_from - dt.timedelta(days=HISTORY_DAYS), date_to=d_to)
+        names = metric or sorted(set(cube.column("metric").to_pylist()) & set(catalog))
         result = detect_cube(
-            cube, {n: catalog[n] for n in names}, date_from=d_from, date_to=d_to, events=_read_events(data)
+            cube,
+            {n: catalog[n] for n in names},
+            date_from=d_from,
+            date_to=d_to,
+            events=_read_events(data),
+            history_days=HISTORY_DAYS,
         )
         if as_json:
             rows = result.table.to_pandas()

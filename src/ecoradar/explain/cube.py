@@ -95,10 +95,10 @@ def explain(
 
     Leaves are the scope's children in the cube (the cube holds slices up to depth 2): for every pair of free
     dimensions (or single one, under a depth-1 scope) the children form one leaf table; the localizer runs on
-    each, and the table whose answer explains most (largest net gain, the whole scope counting as one answer)
-    gives the root causes. Expected values are the median of the same weekday over the baseline weeks before
-    `change_start` (or `date`); a ratio is expected at the day's own denominator, so traffic moving between
-    slices shows in the mix/rate split rather than as a root cause.
+    each, and the most concentrated answer (see `_concentration`; one factor for the whole scope counts as the
+    answer "the scope itself") gives the root causes. Expected values are the baseline median (same weekday for
+    a one-day change); a ratio is expected at the day's own denominator, so traffic moving between slices shows
+    in the mix/rate split, and when that split says mix_shift the segments the traffic moved to are the causes.
 
     Args:
         cube (pyarrow.Table | pandas.DataFrame): metric cube rows (CUBE columns; NULL dimension = all).
@@ -175,11 +175,16 @@ def explain(
             answers.append((WHOLE_SCORE, [RootCause(scope=dict(scope), contribution=1.0, observed=obs, expected=exp)]))
         elif gain > 0:
             elements = [el for el, _ in found]
+            # shares of an entity sum to one in every slice: their changes cancel, so they are weighed unsigned
+            scale = 1.0
+            if metric.kind == "share":
+                total = float(lc.real.sum() - lc.predict.sum())
+                scale = total / max(float(np.abs(lc.real - lc.predict).sum()), 1e-12)
             causes = [
-                RootCause({**scope, **rc.scope}, rc.contribution, rc.observed, rc.expected)
-                for rc in root_causes(lc, elements)
+                RootCause({**scope, **rc.scope}, rc.contribution * scale, rc.observed, rc.expected)
+                for rc in root_causes(lc, elements, by_share=False)  # strongest evidence first
             ]
-            answers.append((_concentration(lc, elements), causes))
+            answers.append((_concentration(lc, elements, unsigned=metric.kind == "share"), causes))
     best = max(answers, default=(0.0, []), key=lambda a: a[0])
     splits = _mix_rate(children, free, window, base_dates) if metric.is_ratio else []
     causes = best[1]
@@ -231,19 +236,20 @@ def _moved_traffic(split: MixRateSplit, seg: pd.DataFrame, scope: dict[str, str]
     ]
 
 
-def _concentration(lc: LeafCube, elements: list) -> float:
+def _concentration(lc: LeafCube, elements: list, unsigned: bool = False) -> float:
     """Share of the change the elements explain minus the share of the expected value they cover.
 
     A table blind to the dimension that moved sees the change smeared over all its leaves, so it needs broad
     elements (high cover) to explain it; the table that sees the cause explains as much with a narrow slice.
+    `unsigned` measures the change as the sum of absolute leaf changes (for shares, whose changes cancel).
     """
     union = np.zeros(lc.n, dtype=bool)
     for el in elements:
         union |= lc.mask(el)
-    change = float(lc.real.sum() - lc.predict.sum())
-    size = float(np.abs(lc.predict).sum())
+    diff = lc.real - lc.predict
+    if unsigned:
+        diff = np.abs(diff)
+    change, size = float(diff.sum()), float(np.abs(lc.predict).sum())
     if not change or not size:
         return 0.0
-    return (
-        float(lc.real[union].sum() - lc.predict[union].sum()) / change - float(np.abs(lc.predict[union]).sum()) / size
-    )
+    return float(diff[union].sum()) / change - float(np.abs(lc.predict[union]).sum()) / size

@@ -1,6 +1,5 @@
 """ecoradar.impact stage: did a fix (or any launch) work? Counterfactual effect estimates with a verdict."""
 
-from ecoradar.impact import bsts, did  # noqa: F401  (registers the estimators)
 from ecoradar.impact.api import choose_controls, estimate_impact, placebo_check, verdict
 from ecoradar.impact.base import Counterfactual, ImpactEstimator, estimator_names, get_estimator
 from ecoradar.impact.records import DiDEstimate, ImpactPoint, ImpactResult, PlaceboRun, PlaceboSummary

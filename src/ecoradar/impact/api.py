@@ -192,8 +192,9 @@ def verdict(
     worse; on the good side -> recovered when the post-fix level (mean of the last half of the post-period) is back
     in the pre-issue band, else partially_recovered. The band is (low, high) as given, or a single baseline level
     +- the larger of two observation-noise sds (the series' normal range) and a quarter of the deviation
-    |baseline - counterfactual| (so "recovered" means at least three quarters of the way back). Without a baseline, a significant good-direction effect is 'recovered' (read:
-    "positive effect"): there is nothing to be back to, so 'partially_recovered' never occurs.
+    |baseline - counterfactual| (so "recovered" means at least three quarters of the way back). Without a
+    baseline, a significant good-direction effect is 'recovered' (read: "positive effect"): there is nothing to be
+    back to, so 'partially_recovered' never occurs.
 
     Args:
         stats (dict): output of the summary (average_effect, lower, upper, predicted_average).
@@ -222,10 +223,18 @@ def verdict(
     if not good:
         return "worse", f"significant effect in the bad direction ({good_direction} is good)", share
     if baseline is None:
-        return "recovered", "significant effect in the good direction; no baseline given, so the level is not checked", share
+        return (
+            "recovered",
+            "significant effect in the good direction; no baseline given, so the level is not checked",
+            share,
+        )
     back = post_level >= low if sign > 0 else post_level <= high
     if back:
-        return "recovered", f"significant, and the post-fix level {post_level:.4g} is back within [{low:.4g}, {high:.4g}]", share
+        return (
+            "recovered",
+            f"significant, and the post-fix level {post_level:.4g} is back within [{low:.4g}, {high:.4g}]",
+            share,
+        )
     return (
         "partially_recovered",
         f"significant, but the post-fix level {post_level:.4g} is still outside [{low:.4g}, {high:.4g}]",

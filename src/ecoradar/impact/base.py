@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
@@ -11,6 +12,15 @@ import numpy as np
 from ecoradar.errors import unknown
 
 _REGISTRY: dict[str, type[ImpactEstimator]] = {}
+
+#: Modules of the built-in estimators, imported on first lookup (statsmodels is slow to import, and every
+#: `ecoradar` command imports this package).
+BUILTINS = ("ecoradar.impact.bsts", "ecoradar.impact.did")
+
+
+def _load_builtins() -> None:
+    for module in BUILTINS:
+        importlib.import_module(module)
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ def get_estimator(name: str, **kwargs) -> ImpactEstimator:
     Raises:
         NotFound: the name is not registered (with a "did you mean").
     """
+    _load_builtins()
     if name not in _REGISTRY:
         raise unknown("impact estimator", name, _REGISTRY)
     return _REGISTRY[name](**kwargs)
@@ -62,4 +73,5 @@ def get_estimator(name: str, **kwargs) -> ImpactEstimator:
 
 def estimator_names() -> list[str]:
     """Names of the registered estimators."""
+    _load_builtins()
     return sorted(_REGISTRY)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import stats
+from scipy import special
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
 from ecoradar.impact.base import Counterfactual, ImpactEstimator
@@ -26,8 +26,8 @@ def _inv_gamma_sd2(rng: np.random.Generator, shape: float, rate: float, upper_sd
     lo = 1.0 / upper_sd**2
     prec = rng.gamma(shape, 1.0 / rate)
     if prec < lo:  # rare: sample the truncated tail by inverse CDF
-        p_lo = stats.gamma.cdf(lo, shape, scale=1.0 / rate)
-        prec = stats.gamma.ppf(p_lo + (1 - p_lo) * rng.uniform(), shape, scale=1.0 / rate)
+        p_lo = special.gammainc(shape, lo * rate)
+        prec = special.gammaincinv(shape, p_lo + (1 - p_lo) * rng.uniform()) / rate
         prec = max(prec, lo) if np.isfinite(prec) else lo
     return 1.0 / prec
 

@@ -15,7 +15,6 @@ from rich.table import Table
 
 from ecoradar.errors import InputError
 from ecoradar.impact.api import estimate_impact
-from ecoradar.impact.base import estimator_names
 from ecoradar.impact.records import ImpactResult
 
 
@@ -44,7 +43,9 @@ def load_csv(path: Path, *, y: str, controls: list[str], date_col: str | None) -
             row = int(dates.isna().to_numpy().nonzero()[0][0])
             raise InputError(f"date column {date_col!r} has a value that is not a date: {frame[date_col].iloc[row]!r}")
         if dates.duplicated().any():
-            raise InputError(f"date column {date_col!r} has duplicate dates, e.g. {dates[dates.duplicated()].iloc[0].date()}")
+            raise InputError(
+                f"date column {date_col!r} has duplicate dates, e.g. {dates[dates.duplicated()].iloc[0].date()}"
+            )
         frame = frame.set_index(pd.DatetimeIndex(dates, name=date_col)).sort_index()
     return frame[y], (frame[controls] if controls else None)
 
@@ -129,7 +130,8 @@ def print_summary(result: ImpactResult, console: Console) -> None:
     if result.placebo is not None:
         pl = result.placebo
         console.print(
-            f"Placebo: {len(pl.runs)} fake fix dates, interval covers 0 in {pl.coverage:.0%}; placebo p {pl.p_value:.3g}"
+            f"Placebo: {len(pl.runs)} fake fix dates, interval covers 0 in {pl.coverage:.0%}; "
+            f"placebo p {pl.p_value:.3g}"
         )
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
@@ -162,7 +164,7 @@ def register(app: typer.Typer) -> None:
         post_end: Annotated[str | None, typer.Option(help="Last DATE|ROW of the post-period.")] = None,
         fix_date: Annotated[str | None, typer.Option(help="Issue mode: the fix date (default: the issue's).")] = None,
         db: Annotated[str | None, typer.Option(help="Issue mode: issue store URL.")] = None,
-        estimator: Annotated[str, typer.Option(help=f"Estimator: {', '.join(estimator_names())}.")] = "bsts",
+        estimator: Annotated[str, typer.Option(help="Estimator: bsts, bsts_adaptive or did.")] = "bsts",
         good_direction: Annotated[str, typer.Option(help="Which way is better: up or down.")] = "up",
         baseline: Annotated[float | None, typer.Option(help="Pre-issue level, for recovered vs partial.")] = None,
         nseasons: Annotated[int | None, typer.Option(help="Season length for bsts (7: weekly on daily data).")] = None,
@@ -175,7 +177,9 @@ def register(app: typer.Typer) -> None:
         else:
             missing = [opt for opt, v in (("--csv", csv), ("--y", y), ("--post-start", post_start)) if v is None]
             if missing:
-                raise InputError(f"without ISSUE_ID, give {', '.join(missing)} (e.g. --csv FILE --y COL --post-start D)")
+                raise InputError(
+                    f"without ISSUE_ID, give {', '.join(missing)} (e.g. --csv FILE --y COL --post-start D)"
+                )
             names = [c.strip() for c in (controls or "").split(",") if c.strip()]
             target, frame = load_csv(csv, y=y, controls=names, date_col=date_col)
             pre, post = periods(target.index, post_start=post_start, pre_start=pre_start, post_end=post_end)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
 
 from ecoradar.impact.base import Counterfactual, ImpactEstimator
 
@@ -36,7 +36,7 @@ class DiD(ImpactEstimator):
         gap = y - control
         post = (np.arange(n) >= n_pre).astype(float)
         ok = ~np.isnan(gap)
-        ols = sm.OLS(gap[ok], sm.add_constant(post[ok], has_constant="add"))
+        ols = OLS(gap[ok], np.column_stack([np.ones(ok.sum()), post[ok]]))
         lags = int(np.floor(4 * (ok.sum() / 100) ** (2 / 9)))
         fit = ols.fit(cov_type="HAC", cov_kwds={"maxlags": lags})
         resid_sd = float(np.sqrt(fit.scale))

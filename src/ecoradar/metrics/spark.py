@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -18,6 +19,10 @@ from ecoradar.data.schema import TABLES
 from ecoradar.errors import DataError, InputError
 from ecoradar.metrics.compiler import Compiler
 from ecoradar.metrics.engine import Engine
+
+#: The Hive partition column of the daily tables (DIR/<table>/date=YYYY-MM-DD/).
+PARTITION = "date"
+_PARTITION_RE = re.compile(r"/date=(\d{4}-\d{2}-\d{2})/")
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -121,6 +126,8 @@ class SparkEngine(Engine):
         master: str | None = None,
         session: SparkSession | None = None,
         conf: dict[str, str] | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
     ):
         """Open `data_dir` on Spark.
 
@@ -130,6 +137,8 @@ class SparkEngine(Engine):
             master (str | None): Spark master URL of a session this engine starts (None: local mode).
             session (SparkSession | None): an existing session to use (then master/threads/conf are ignored).
             conf (dict | None): extra Spark settings for a session this engine starts.
+            date_from, date_to (date | None): read only the `date=YYYY-MM-DD` partitions in this range
+                (Spark cannot prune partitions from the query's filter on `ts`; a daily job on big tables needs it).
 
         Raises:
             DataError: the folder does not exist or a table misses a column of the contract.
@@ -137,6 +146,8 @@ class SparkEngine(Engine):
         super().__init__(Path(data_dir), threads=threads)
         self.location = str(data_dir).rstrip("/")
         self.own_session = session is None
+        self.date_from, self.date_to = date_from, date_to
+        self._partition_days: dict[str, list[dt.date]] = {}
         self.spark = session if session is not None else start_session(master, threads=threads, conf=conf)
         try:
             self._frames = self._register()
@@ -145,6 +156,8 @@ class SparkEngine(Engine):
             raise
 
     def _register(self) -> dict[str, DataFrame]:
+        from pyspark.sql import functions as F
+
         jvm = self.spark.sparkContext._jvm
         root = jvm.org.apache.hadoop.fs.Path(self.location)
         if not root.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()).exists(root):
@@ -157,14 +170,33 @@ class SparkEngine(Engine):
             missing = [c for c in TABLES[table].names if c not in df.columns]
             if missing:
                 raise DataError(f"table {table!r} in {self.location!r} is missing column {missing[0]!r}")
+            if PARTITION in df.columns and PARTITION not in TABLES[table].names:
+                if self.date_from is not None:
+                    df = df.where(F.col(PARTITION) >= F.lit(self.date_from))
+                if self.date_to is not None:
+                    df = df.where(F.col(PARTITION) <= F.lit(self.date_to))
+                self._partition_days[table] = self._listed_days(df)
             df.createOrReplaceTempView(table)
             frames[table] = df
         return frames
+
+    def _listed_days(self, df: DataFrame) -> list[dt.date]:
+        """Days of the table's `date=` partitions in range, from the file listing (no data is read)."""
+        found = {dt.date.fromisoformat(m.group(1)) for f in df.inputFiles() if (m := _PARTITION_RE.search(f))}
+        return sorted(
+            d for d in found if (not self.date_from or d >= self.date_from) and (not self.date_to or d <= self.date_to)
+        )
 
     def columns(self) -> dict[str, set[str]]:
         return {t: set(df.columns) for t, df in self._frames.items()}
 
     def days(self, table: str, date_column: str) -> list[dt.date]:
+        """Days of `date_column`; for `ts` of a daily-partitioned table, its partitions' days (no scan).
+
+        The contract puts each row in the partition of its day, so both are the same.
+        """
+        if date_column == "ts" and table in self._partition_days:
+            return self._partition_days[table]
         rows = self.spark.sql(
             f"SELECT DISTINCT CAST(`{date_column}` AS DATE) AS d FROM `{table}` "
             f"WHERE `{date_column}` IS NOT NULL ORDER BY d"

@@ -15,7 +15,8 @@ from ecoradar.impact.records import DiDEstimate, ImpactPoint, ImpactResult, Plac
 
 #: Colour per priority, worst first.
 PRIORITY_COLOURS = {"P0": "#b91c1c", "P1": "#ea580c", "P2": "#ca8a04", "P3": "#6b7280"}
-_LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=40), height=320, template="plotly_white", hovermode="x unified")
+#: Shared layout; no named template on purpose: applying one deep-copies it and costs ~45 ms per figure.
+_LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=40), height=320, plot_bgcolor="#f8fafc", hovermode="x unified")
 
 
 def sparkline_svg(values: Sequence[float], *, width: int = 120, height: int = 28, colour: str = "#2563eb") -> str:
@@ -142,10 +143,13 @@ def issue_figure(
                 marker=dict(color="#b91c1c", size=10, symbol="x"),
             )
         )
-    for when, label in ((first_seen, "first seen"), (fix_date, "fix")):
-        if when is not None:
-            fig.add_vline(x=pd.Timestamp(when).timestamp() * 1000, line_dash="dash", annotation_text=label)
-    fig.update_layout(title=title, **_LAYOUT)
+    marks = [(str(when)[:10], label) for when, label in ((first_seen, "first seen"), (fix_date, "fix")) if when]
+    fig.update_layout(  # plain shapes: fig.add_vline costs ~25 ms a line
+        title=title,
+        shapes=[dict(type="line", x0=d, x1=d, yref="paper", y0=0, y1=1, line=dict(dash="dash")) for d, _ in marks],
+        annotations=[dict(x=d, y=1, yref="paper", text=t, showarrow=False, xanchor="left") for d, t in marks],
+        **_LAYOUT,
+    )
     return fig
 
 

@@ -49,11 +49,15 @@ class Cube:
     Thread-safe: each query runs on its own DuckDB cursor.
     """
 
+    CACHE_SIZE = 512
+    """Query results kept (oldest dropped first); all become stale when a partition changes."""
+
     def __init__(self, data_dir: str | Path) -> None:
         self.data_dir = Path(data_dir)
         folder = self.data_dir / "cube"
         self._con = duckdb.connect(":memory:")
         self._lock = threading.Lock()
+        self._cache: dict[tuple, pd.DataFrame] = {}
         self.available = folder.is_dir() and any(folder.rglob("*.parquet"))
         if self.available:
             glob = str(folder / "**" / "*.parquet").replace("'", "''")
@@ -66,14 +70,30 @@ class Cube:
         else:
             self.dims = ()
 
+    def _version(self) -> float:
+        """Latest modification time of the cube's partitions: a recomputed day changes it."""
+        folder = self.data_dir / "cube"
+        return max((p.stat().st_mtime for p in folder.iterdir()), default=0.0) if folder.is_dir() else 0.0
+
     def _query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """Run a query, answering repeats from a small cache until the cube changes (pages ask the same series)."""
         if not self.available:
             raise DataError(f"data folder {str(self.data_dir)!r} has no cube (run `ecoradar metrics compute`)")
+        key = (sql, repr(params), self._version())
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None:
+            return hit.copy()
         cur = self._con.cursor()
         try:
-            return cur.execute(sql, params or []).df()
+            df = cur.execute(sql, params or []).df()
         finally:
             cur.close()
+        with self._lock:
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = df
+        return df.copy()
 
     def _where(self, scope: dict[str, str], free: tuple[str, ...] = ()) -> tuple[str, list]:
         unknown_dims = [d for d in scope if d not in self.dims]

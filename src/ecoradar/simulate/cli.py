@@ -24,9 +24,15 @@ def register(app: typer.Typer) -> None:
         days: int = typer.Option(60, help="Number of days to simulate."),
         start: str = typer.Option("2026-01-05", help="First day (YYYY-MM-DD)."),
         seed: int = typer.Option(0, help="Random seed: the same arguments give byte-identical files."),
-        scale: str = typer.Option("default", help="tiny (~8k impressions/day), small (~50k), default (~320k), large (~1.5M)."),
-        scenarios: Path | None = typer.Option(None, help="YAML file of scenarios to inject instead of the default library."),
-        no_issues: bool = typer.Option(False, "--no-issues", help="Inject no issue (the same world, for false alarms)."),
+        scale: str = typer.Option(
+            "default", help="tiny (~8k impressions/day), small (~50k), default (~320k), large (~1.5M)."
+        ),
+        scenarios: Path | None = typer.Option(
+            None, help="YAML file of scenarios to inject instead of the default library."
+        ),
+        no_issues: bool = typer.Option(
+            False, "--no-issues", help="Inject no issue (the same world, for false alarms)."
+        ),
     ) -> None:
         """Simulate a short-video ecosystem: impressions, uploads, moderation, creators, events and truth.json."""
         try:

@@ -18,7 +18,32 @@ EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 HOUR_MS = 3_600_000
 #: Share of plays per local hour (night trough, evening peak).
 DIURNAL = np.array(
-    [2.0, 1.2, 0.8, 0.5, 0.4, 0.5, 1.0, 1.8, 2.5, 3.0, 3.2, 3.5, 4.0, 3.8, 3.6, 3.7, 4.0, 4.5, 5.2, 6.0, 6.5, 6.6, 5.5, 3.6]
+    [
+        2.0,
+        1.2,
+        0.8,
+        0.5,
+        0.4,
+        0.5,
+        1.0,
+        1.8,
+        2.5,
+        3.0,
+        3.2,
+        3.5,
+        4.0,
+        3.8,
+        3.6,
+        3.7,
+        4.0,
+        4.5,
+        5.2,
+        6.0,
+        6.5,
+        6.6,
+        5.5,
+        3.6,
+    ]
 )
 DIURNAL_CDF = np.cumsum(DIURNAL) / DIURNAL.sum()
 #: Value lists that scope values are coded against, per dimension (app_version/model_version come from the world).

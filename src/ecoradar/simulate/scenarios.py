@@ -1,4 +1,4 @@
-"""Injected issues: the scenario kinds (a registry of what each one changes), the YAML format and the default library."""
+"""Injected issues: the scenario kinds (a registry of what each changes), the YAML format, the default library."""
 
 from __future__ import annotations
 
@@ -75,65 +75,157 @@ KINDS: dict[str, ScenarioKind] = {
     k.name: k
     for k in (
         ScenarioKind(
-            "format_exposure", "traffic_balance", "format_share", ("format_weight",), VIEWER_DIMS, (-0.9, 3.0),
-            "launch", "a ranking change moves exposure of a format in the scope", one_of=("format",),
+            "format_exposure",
+            "traffic_balance",
+            "format_share",
+            ("format_weight",),
+            VIEWER_DIMS,
+            (-0.9, 3.0),
+            "launch",
+            "a ranking change moves exposure of a format in the scope",
+            one_of=("format",),
         ),
         ScenarioKind(
-            "mix_shift", "traffic_balance", "like_rate", ("segment_weight",), VIEWER_DIMS, (-0.9, 5.0),
-            "launch", "traffic moves into a segment with different base rates; no rate changes inside any segment",
+            "mix_shift",
+            "traffic_balance",
+            "like_rate",
+            ("segment_weight",),
+            VIEWER_DIMS,
+            (-0.9, 5.0),
+            "launch",
+            "traffic moves into a segment with different base rates; no rate changes inside any segment",
             one_of=("surface", "format"),
         ),
         ScenarioKind(
-            "creator_concentration", "diversity", "top1pct_creator_share", ("top_creator_weight",), VIEWER_DIMS,
-            (-0.9, 5.0), "launch", "exposure drifts towards the top 1% most popular creators", ramp_days=10,
+            "creator_concentration",
+            "diversity",
+            "top1pct_creator_share",
+            ("top_creator_weight",),
+            VIEWER_DIMS,
+            (-0.9, 5.0),
+            "launch",
+            "exposure drifts towards the top 1% most popular creators",
+            ramp_days=10,
         ),
         ScenarioKind(
-            "new_creator_exposure", "diversity", "new_creator_share", ("new_creator_weight",), VIEWER_DIMS,
-            (-0.95, 3.0), "launch", "videos of new creators (joined < 30 days ago) get less exposure",
+            "new_creator_exposure",
+            "diversity",
+            "new_creator_share",
+            ("new_creator_weight",),
+            VIEWER_DIMS,
+            (-0.95, 3.0),
+            "launch",
+            "videos of new creators (joined < 30 days ago) get less exposure",
         ),
         ScenarioKind(
-            "appeal_overturn", "creator_experience", "appeal_overturn_rate", ("p_overturn",), MODERATION_DIMS,
-            (-0.9, 2.0), "model_release", "more appealed removals are overturned (a classifier over-removes)",
+            "appeal_overturn",
+            "creator_experience",
+            "appeal_overturn_rate",
+            ("p_overturn",),
+            MODERATION_DIMS,
+            (-0.9, 2.0),
+            "model_release",
+            "more appealed removals are overturned (a classifier over-removes)",
         ),
         ScenarioKind(
-            "appeal_rate", "creator_experience", "appeal_rate", ("p_appeal",), MODERATION_DIMS, (-0.9, 3.0),
-            "policy_change", "creators appeal more of their removals",
+            "appeal_rate",
+            "creator_experience",
+            "appeal_rate",
+            ("p_appeal",),
+            MODERATION_DIMS,
+            (-0.9, 3.0),
+            "policy_change",
+            "creators appeal more of their removals",
         ),
         ScenarioKind(
-            "review_latency", "creator_experience", "review_latency_p90_h", ("review_time",), MODERATION_DIMS,
-            (-0.8, 5.0), "incident", "moderation decisions take longer (a review backlog)",
+            "review_latency",
+            "creator_experience",
+            "review_latency_p90_h",
+            ("review_time",),
+            MODERATION_DIMS,
+            (-0.8, 5.0),
+            "incident",
+            "moderation decisions take longer (a review backlog)",
         ),
         ScenarioKind(
-            "removal_rate", "moderation", "removal_rate", ("p_removed",), MODERATION_DIMS, (-0.9, 5.0),
-            "policy_change", "flagged videos are removed more often (a stricter policy)",
+            "removal_rate",
+            "moderation",
+            "removal_rate",
+            ("p_removed",),
+            MODERATION_DIMS,
+            (-0.9, 5.0),
+            "policy_change",
+            "flagged videos are removed more often (a stricter policy)",
         ),
         ScenarioKind(
-            "uploads", "supply", "uploads", ("upload_rate",), CREATOR_DIMS, (-0.9, 2.0),
-            "policy_change", "creators in the scope upload less (or more)",
+            "uploads",
+            "supply",
+            "uploads",
+            ("upload_rate",),
+            CREATOR_DIMS,
+            (-0.9, 2.0),
+            "policy_change",
+            "creators in the scope upload less (or more)",
         ),
         ScenarioKind(
-            "not_interested", "user_experience", "not_interested_rate", ("p_not_interested",), IMPRESSION_DIMS,
-            (-0.9, 5.0), "launch", "viewers mark more videos 'not interested'",
+            "not_interested",
+            "user_experience",
+            "not_interested_rate",
+            ("p_not_interested",),
+            IMPRESSION_DIMS,
+            (-0.9, 5.0),
+            "launch",
+            "viewers mark more videos 'not interested'",
         ),
         ScenarioKind(
-            "report_rate", "user_experience", "report_rate", ("p_reported",), IMPRESSION_DIMS, (-0.9, 10.0),
-            "incident", "viewers report more videos",
+            "report_rate",
+            "user_experience",
+            "report_rate",
+            ("p_reported",),
+            IMPRESSION_DIMS,
+            (-0.9, 10.0),
+            "incident",
+            "viewers report more videos",
         ),
         ScenarioKind(
-            "like_rate", "user_experience", "like_rate", ("p_liked",), IMPRESSION_DIMS, (-0.9, 3.0),
-            "launch", "viewers like more (or fewer) videos",
+            "like_rate",
+            "user_experience",
+            "like_rate",
+            ("p_liked",),
+            IMPRESSION_DIMS,
+            (-0.9, 3.0),
+            "launch",
+            "viewers like more (or fewer) videos",
         ),
         ScenarioKind(
-            "share_rate", "user_experience", "share_rate", ("p_shared",), IMPRESSION_DIMS, (-0.9, 3.0),
-            "incident", "sharing breaks or improves (e.g. a share-sheet bug)",
+            "share_rate",
+            "user_experience",
+            "share_rate",
+            ("p_shared",),
+            IMPRESSION_DIMS,
+            (-0.9, 3.0),
+            "incident",
+            "sharing breaks or improves (e.g. a share-sheet bug)",
         ),
         ScenarioKind(
-            "completion", "user_experience", "completion_rate", ("stall",), IMPRESSION_DIMS, (-0.9, -0.01),
-            "incident", "playback stalls: fewer views complete (negative magnitude = share of plays cut short)",
+            "completion",
+            "user_experience",
+            "completion_rate",
+            ("stall",),
+            IMPRESSION_DIMS,
+            (-0.9, -0.01),
+            "incident",
+            "playback stalls: fewer views complete (negative magnitude = share of plays cut short)",
         ),
         ScenarioKind(
-            "spam_wave", "content_quality", "removal_rate", ("spam", "p_reported"), MODERATION_DIMS[:5],
-            (0.1, 10.0), "incident", "spam from the scope's accounts: more spam flags and removals, more reports",
+            "spam_wave",
+            "content_quality",
+            "report_rate",
+            ("spam", "p_reported"),
+            MODERATION_DIMS[:5],
+            (0.1, 10.0),
+            "incident",
+            "spam from the scope's accounts: more spam flags and removals, more reports",
         ),
     )
 }
@@ -203,7 +295,9 @@ class Scenario(BaseModel):
             raise InputError(f"scenario kind {self.kind!r} needs exactly one of {', '.join(kind.one_of)} in its scope")
         lo, hi = kind.magnitude
         if not lo <= self.magnitude <= hi or self.magnitude == 0:
-            raise InputError(f"magnitude {self.magnitude} of {self.kind!r} is out of range; allowed: {lo} to {hi}, not 0")
+            raise InputError(
+                f"magnitude {self.magnitude} of {self.kind!r} is out of range; allowed: {lo} to {hi}, not 0"
+            )
         if self.metric_hint is not None and self.metric_hint not in METRICS:
             raise unknown("metric_hint", self.metric_hint, METRICS)
         return self
@@ -298,6 +392,8 @@ def load_scenarios(path: str | Path) -> list[Scenario]:
         raise InputError(f"cannot read scenario file {str(path)!r}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"scenario file {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    except ValueError as exc:  # a well-formed but impossible date such as 2026-02-31
+        raise InputError(f"scenario file {str(path)!r} has an invalid value: {exc}") from None
     if isinstance(data, dict) and "scenarios" in data:
         data = data["scenarios"]
     if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
@@ -325,7 +421,7 @@ def _first_error(exc: ValidationError) -> str:
 #: start offset, end offset or None, magnitude, write_event.
 DEFAULT_LIBRARY: tuple[tuple[str, dict[str, str], int, int | None, float, bool], ...] = (
     ("mix_shift", {"surface": "search"}, 25, None, 2.0, True),
-    ("removal_rate", {"region": "TR", "policy": "misinformation"}, 27, None, 2.0, True),
+    ("removal_rate", {"region": "TR", "category": "news"}, 27, None, 2.0, True),
     ("appeal_overturn", {"policy": "adult"}, 29, None, 1.2, True),
     ("format_exposure", {"region": "BR", "format": "photo"}, 31, None, -0.4, True),
     ("creator_concentration", {"region": "MX"}, 33, None, 1.5, False),

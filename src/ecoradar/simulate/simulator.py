@@ -201,8 +201,10 @@ def _strings(codes: np.ndarray, values: tuple[str, ...]) -> pa.Array:
 
 def _table(name: str, columns: dict[str, pa.Array | np.ndarray]) -> pa.Table:
     schema = TABLES[name]
-    arrays = [pa.array(columns[f.name], f.type) if isinstance(columns[f.name], np.ndarray) else columns[f.name]
-              for f in schema]
+    arrays = [
+        pa.array(columns[f.name], f.type) if isinstance(columns[f.name], np.ndarray) else columns[f.name]
+        for f in schema
+    ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -276,13 +278,27 @@ def _events_table(world: World, actives: list[Active]) -> pa.Table:
         for o, os_name in enumerate(OSES):
             day = int(world.app_release[k, o])
             if 0 <= day < world.days:
-                rows.append((day, "launch", f"app {version} on {os_name}", f"os={os_name}",
-                             f"app version {version} starts rolling out on {os_name}; users update over weeks"))
+                rows.append(
+                    (
+                        day,
+                        "launch",
+                        f"app {version} on {os_name}",
+                        f"os={os_name}",
+                        f"app version {version} starts rolling out on {os_name}; users update over weeks",
+                    )
+                )
     for k, version in enumerate(world.model_versions):
         day = int(world.model_release[k])
         if 0 <= day < world.days:
-            rows.append((day, "model_release", f"moderation classifier {version}", "source=automated",
-                         f"automated moderation switches to classifier {version}"))
+            rows.append(
+                (
+                    day,
+                    "model_release",
+                    f"moderation classifier {version}",
+                    "source=automated",
+                    f"automated moderation switches to classifier {version}",
+                )
+            )
     for day, region, name in world.holidays:
         scope = "" if region < 0 else f"region={REGIONS[region]}"
         rows.append((day, "holiday", name, scope, f"{name} ({REGIONS[region] if region >= 0 else 'all markets'})"))
@@ -302,4 +318,3 @@ def _events_table(world: World, actives: list[Active]) -> pa.Table:
             "description": pa.array([r[4] for r in rows], pa.string()),
         },
     )
-

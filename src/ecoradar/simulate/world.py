@@ -83,7 +83,7 @@ HOLIDAYS = (
 ACTIONS = ("liked", "shared", "commented", "followed", "not_interested", "reported")
 #: Base rate per impression (short video on for_you); aggregates land at like ~1.8%, comment and share ~0.2%,
 #: not_interested ~0.09%, report << not_interested.
-BASE_RATE = np.array([0.0155, 0.0016, 0.0016, 0.0012, 0.00118, 0.00012])
+BASE_RATE = np.array([0.0155, 0.0016, 0.0016, 0.0012, 0.00118, 0.00018])
 FORMAT_FACTOR = np.array(
     [
         [1.0, 1.0, 1.0, 1.0, 1.0, 1.0],  # short_video

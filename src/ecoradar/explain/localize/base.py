@@ -175,8 +175,9 @@ class Localizer(ABC):
         return root_causes(cube, self.search(cube))
 
 
-def root_causes(cube: LeafCube, elements: list[Element]) -> list[RootCause]:
-    """Describe elements as RootCause records ranked by the share of the total change they carry.
+def root_causes(cube: LeafCube, elements: list[Element], *, by_share: bool = True) -> list[RootCause]:
+    """Describe elements as RootCause records, ranked by the share of the total change they carry (or kept in
+    the given order when `by_share` is false).
 
     A leaf under two elements counts for the one found first, so the shares of a set add up to its total.
     """
@@ -190,7 +191,7 @@ def root_causes(cube: LeafCube, elements: list[Element]) -> list[RootCause]:
         share = float(cube.real[own].sum() - cube.predict[own].sum()) / total if total else 0.0
         obs, exp = float(cube.real[m].sum()), float(cube.predict[m].sum())
         out.append(RootCause(scope=cube.scope(el), contribution=share, observed=obs, expected=exp))
-    return sorted(out, key=lambda rc: -abs(rc.contribution))
+    return sorted(out, key=lambda rc: -abs(rc.contribution)) if by_share else out
 
 
 def get_localizer(name: str, **params) -> Localizer:

@@ -55,6 +55,7 @@ class Ripple(Localizer):
         min_shift: float = 2.0,
         widen_z: float = 3.0,
         widen_share: float = 0.3,
+        tail_guard: bool = True,
     ):
         """
         Args:
@@ -65,6 +66,8 @@ class Ripple(Localizer):
             widen_z (float): a found element is replaced by a parent when the parent's other leaves moved the same
                 way by at least this z-score (the change was wider than the slice that moved most).
             widen_share (float): ... and by at least this share of the element's own log factor.
+            tail_guard (bool): a single-leaf element must gain more than the worst leaf moving against the change
+                (noise's own reach, as RiskLoc's cut-off reads it).
             min_shift (float): an element's own factor must move its leaves by this many typical relative leaf
                 noises (so slices whose sum drifts with correlated forecast error are not root causes).
         """
@@ -75,6 +78,7 @@ class Ripple(Localizer):
         self.min_shift = min_shift
         self.widen_z = widen_z
         self.widen_share = widen_share
+        self.tail_guard = tail_guard
 
     def search(self, cube: LeafCube) -> list[Element]:
         return [el for el, _ in self.fit(cube)]
@@ -112,11 +116,16 @@ class Ripple(Localizer):
         v, f = cube.real, cube.predict
         live, sd, rel_noise = self.noise(cube)
         loss = huber((v - f) / sd)
+        # noise is rarely Gaussian in the tails: the worst leaf that moved against the change shows how far noise
+        # alone reaches, and a lone leaf must beat it to count as a cause
+        against = live & (np.sign(v - f) == -np.sign((v - f)[live].sum()))
+        ceiling = float(loss[against].max()) if self.tail_guard and against.any() else 0.0
         groups = []
         for cb in cube.cuboids(self.max_depth):
             inv, k = cube.groups(cb)
             n_live = np.bincount(inv, live, k)
             price = self.penalty + self.per_candidate * np.log(max((n_live > 0).sum(), 1))
+            price = np.where(n_live == 1, max(price, ceiling), price)
             # per element, over its still unexplained leaves: observed, expected, and the loss it has now
             sums = np.vstack([np.bincount(inv, x * live, k) for x in (v, f, loss)])
             groups.append((cb, inv, k, price, sums))
