@@ -11,8 +11,9 @@ incremental next day), and scores the store's issues against the injected scenar
     per scenario  matching issues per detected scenario (target 1.0)
     no-issues     issues on the world without scenarios, by priority (target: 0 P0/P1, at most 2 in all)
 
-An issue matches a scenario when its slice overlaps the injected one, its metric is the scenario's hint metric or
-its category is the scenario's, and it was first seen between the start - 1 day and the end (or last day) + 3.
+An issue matches a scenario when its slice and the injected one are nested (one is the other or a sub-slice of it),
+its metric is the scenario's hint metric or its category is the scenario's, and it was first seen between the
+start - 1 day and the end (or last day) + 3.
 
     .venv/bin/python bench/bench_issues.py [--seeds 1] [--days 60] [--scale default] [--warmup 28] [--keep DIR]
 
@@ -37,7 +38,6 @@ from rich.table import Table
 
 from ecoradar.data.io import load_truth
 from ecoradar.issues import service
-from ecoradar.issues.fingerprint import overlaps
 from ecoradar.pipeline.daily import data_days
 from ecoradar.store import open_store
 
@@ -92,11 +92,8 @@ def matches(issue: dict, scenario: dict, last: dt.date) -> bool:
     seen = dt.date.fromisoformat(issue["first_seen"])
     truth = {k: str(v) for k, v in scenario["scope"].items()}
     same_topic = issue["metric"] == scenario["metric_hint"] or issue["category"] == scenario.get("category")
-    return (
-        same_topic
-        and overlaps(issue["scope"], truth)
-        and start - dt.timedelta(days=1) <= seen <= end + dt.timedelta(days=3)
-    )
+    nested = issue["scope"].items() <= truth.items() or truth.items() <= issue["scope"].items()
+    return same_topic and nested and start - dt.timedelta(days=1) <= seen <= end + dt.timedelta(days=3)
 
 
 def score(world: dict, truth: list[dict]) -> dict:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
@@ -108,13 +107,13 @@ def _jsonable(value):
 
 
 class SqlConsole:
-    """Read-only DuckDB over a data folder: one view per table plus `cube`, and any extra Arrow tables.
+    """Read-only DuckDB over a data folder: one view per table plus `cube`.
 
     Args:
-        data_dir (Path | None): the data folder; None gives a console with only the extra tables.
+        data_dir (Path | None): the data folder; None gives an empty console (no tables, no file access).
         row_limit (int): most rows a query returns (the rest is dropped and `truncated` is set).
         timeout_s (float): longest a statement may run before it is interrupted.
-        extra_tables (dict[str, pa.Table] | None): snapshots to expose as tables, e.g. issues from the store.
+        memory_limit (str): most memory DuckDB may use for a query (a DuckDB size, e.g. "2GB").
     """
 
     def __init__(
@@ -123,7 +122,7 @@ class SqlConsole:
         *,
         row_limit: int = 10_000,
         timeout_s: float = 10.0,
-        extra_tables: dict[str, pa.Table] | None = None,
+        memory_limit: str = "2GB",
     ) -> None:
         self.data_dir = Path(data_dir).resolve() if data_dir is not None else None
         self.row_limit = row_limit
@@ -140,13 +139,9 @@ class SqlConsole:
                     f"CREATE OR REPLACE VIEW cube AS SELECT * FROM read_parquet('{glob}', hive_partitioning = true)"
                 )
                 self.tables.append("cube")
-        for name, table in (extra_tables or {}).items():
-            self._con.register(f"_arrow_{name}", table)
-            self._con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM "_arrow_{name}"')
-            self._con.unregister(f"_arrow_{name}")
-            self.tables.append(name)
         allowed = [str(self.data_dir) + "/"] if self.data_dir is not None else []
         self._con.execute("SET allowed_directories = ?", [allowed])
+        self._con.execute("SET memory_limit = ?", [memory_limit])
         self._con.execute("SET enable_external_access = false")
         self._con.execute("SET lock_configuration = true")
 

@@ -108,3 +108,17 @@ def test_bad_input():
         explain(rows, METRIC, date=day - dt.timedelta(days=27))
     with pytest.raises(InputError, match="too deep"):
         explain(rows, METRIC, date=day, scope={"region": "JP", "os": "ios"})
+
+
+def test_platform_wide_change_blames_the_whole_scope():
+    rows, day = cube(rate_causes=[{}])
+    ex = explain(rows, METRIC, date=day)
+    assert [rc.scope for rc in ex.root_causes] == [{}]
+
+
+def test_pooled_window_after_the_start():
+    rows, day = cube(rate_causes=[{"region": "ID", "format": "photo"}], change_days=3)
+    ex = explain(rows, METRIC, date=day, change_start=day - dt.timedelta(days=2))
+    assert ex.root_causes[0].scope == {"region": "ID", "format": "photo"}
+    with pytest.raises(InputError, match="after the day"):
+        explain(rows, METRIC, date=day - dt.timedelta(days=3), change_start=day)

@@ -61,3 +61,14 @@ def test_unknown_localizer_suggests_the_closest():
 def test_missing_column_is_a_data_error():
     with pytest.raises(DataError, match="no column 'nope'"):
         localize(pd.DataFrame({"a": ["x"], "real": [1.0], "predict": [1.0]}), ["a"], predict_col="nope")
+
+
+def test_a_lone_leaf_must_beat_the_noise_seen_against_the_change():
+    leaves = leaf_table([{"region": "JP"}])
+    outside = leaves.index[leaves["region"] != "JP"][::20][:3]  # three leaves far apart (other size bands)
+    leaves.loc[outside, "real"] = leaves.loc[outside, "predict"] * [1.5, 0.5, 0.05]
+    # +50% moves against the (downward) change: noise reaches that far; -50% goes no further; -95% goes beyond
+    scopes = [rc.scope for rc in localize(leaves, DIMS)]
+    assert {"region": "JP"} in scopes
+    lone = [s for s in scopes if len(s) == len(DIMS)]
+    assert lone == [leaves.loc[outside[2], DIMS].to_dict()]

@@ -117,6 +117,18 @@ def test_issue_accumulates_adjacent_days_and_overlapping_slices(store):  # noqa:
     assert issue["title"].endswith("since 2026-02-08 (5.0% vs 12.0% expected)")
 
 
+def test_a_family_sibling_extends_the_issue_without_relabelling_it(store):  # noqa: F811
+    ingest(store, day(0), [anomaly(JP, day(0))])
+    ingest(store, day(1), [anomaly(JP, day(1), metric="photo_share__for_you", observed=0.01, expected=0.5)])
+    [issue] = all_issues(store)
+    assert (issue["metric"], issue["times_seen"], issue["observed"], issue["expected"]) == (
+        "photo_share",
+        2,
+        0.08,
+        0.12,
+    )
+
+
 def test_severity_grows_with_duration_and_escalation_notifies(store):  # noqa: F811
     small = dict(exposure=0.02)  # 2% of the platform, -33%: 0.0067 a day
     first = ingest(store, day(0), [anomaly(JP, day(0), **small)])

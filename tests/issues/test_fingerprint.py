@@ -64,3 +64,11 @@ def test_refines():
     assert refines({"region": "JP"}, {})
     assert not refines({"region": "JP"}, {"region": "JP"})
     assert not refines({"region": "US", "format": "photo"}, {"region": "JP"})
+
+
+def test_quantiles_and_variants_of_a_metric_are_one_family():
+    scope = {"source": "human"}
+    p50 = fingerprint("review_latency_p50_h", scope, "up")
+    assert p50.value == fingerprint("review_latency_p90_h", scope, "up").value
+    assert p50.hint["contributes"]["family"] == "review_latency_h"
+    assert fingerprint("top1pct_creator_share", scope, "up").hint["contributes"]["family"] == "top1pct_creator_share"

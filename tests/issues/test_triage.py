@@ -20,6 +20,11 @@ def test_priority_thresholds(severity, priority):
     assert triage.priority_of(severity) == priority
 
 
+def test_impact_caps_the_relative_deviation():
+    assert triage.impact_of(0.5, -0.3) == pytest.approx(0.15)
+    assert triage.impact_of(0.5, 700.0) == pytest.approx(0.5)
+
+
 def test_severity_is_impact_times_capped_duration():
     assert triage.severity(0.02, 3) == pytest.approx(0.06)
     assert triage.severity(0.02, 30) == pytest.approx(0.02 * triage.DURATION_CAP)
@@ -48,7 +53,26 @@ def test_titles_read_like_sentences():
     title = triage.title_of(
         "like_rate", metrics["like_rate"], {}, observed=0.066, expected=0.06, start=dt.date(2026, 3, 1)
     )
-    assert title == "Likes per impression up 10% platform-wide since 2026-03-01"
+    assert title == "Like rate up 10% platform-wide since 2026-03-01"
+    share = metrics["photo_share"].model_copy(update={"name": "format_share"})
+    title = triage.title_of(
+        "format_share",
+        share,
+        {"region": "JP", "format": "short_video"},
+        observed=0.5,
+        expected=0.4,
+        start=dt.date(2026, 3, 1),
+    )
+    assert title == "Short video share of impressions up 25% in JP since 2026-03-01 (50.0% vs 40.0% expected)"
+    title = triage.title_of(
+        "photo_share",
+        metrics["photo_share"],
+        {"tier": "micro", "creator_age": "new"},
+        observed=0.003,
+        expected=-0.00001,
+        start=dt.date(2026, 3, 1),
+    )
+    assert title == "Photo share of impressions up to 0.3% from 0.0% for new micro creators since 2026-03-01"
     assert triage.title_of(
         "watch_hours", None, {"os": "ios"}, observed=1, expected=1.004, start=dt.date(2026, 3, 1)
     ).startswith("Watch hours down 0.4% on ios")

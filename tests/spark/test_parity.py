@@ -12,7 +12,6 @@ import pytest
 
 from ecoradar.data.schema import DIMENSIONS, TABLES
 from ecoradar.detect.cube import detect_cube
-from ecoradar.detect.multitest import bh_qvalues
 from ecoradar.errors import DataError
 from ecoradar.metrics.cube import compute_cube, read_cube
 from ecoradar.metrics.loader import load_catalog
@@ -52,7 +51,7 @@ def test_spark_cube_equals_duckdb_cube(spark, tiny_world, tmp_path):
     on_spark = compute_cube(tiny_world, out=tmp_path / "spark", engine="spark", engine_options={"session": spark}, **kw)
     assert on_spark.metrics == duck.metrics
     assert set(duck.metrics) | set(duck.metrics_skipped) == set(load_catalog())
-    assert on_spark.rows == duck.rows > 10_000
+    assert on_spark.rows == duck.rows > 2_000
     m = _merged(read_cube(tmp_path / "duck"), read_cube(tmp_path / "spark"))
     assert (m["_merge"] == "both").all(), m.loc[m["_merge"] != "both", KEYS].head()
     assert set(m["metric"]) == set(duck.metrics)
@@ -86,17 +85,6 @@ def test_spark_detection_equals_detect_cube(spark, tiny_world, tmp_path):
     b = on_spark.table.to_pandas().sort_values(order).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
     assert [x.q_value for x in on_spark.anomalies] == sorted(x.q_value for x in on_spark.anomalies)
-
-
-def test_bh_qvalues_spark_matches_numpy(spark):
-    from ecoradar.detect.spark import bh_qvalues_spark
-
-    rng = np.random.default_rng(3)
-    p = np.round(rng.uniform(0, 0.2, 400), 3)  # rounding makes many ties
-    day = rng.integers(0, 3, 400)
-    df = spark.createDataFrame(pd.DataFrame({"i": np.arange(400), "p_adj": p, "date": day}))
-    got = bh_qvalues_spark(df).toPandas().sort_values("i")["q_value"].to_numpy()
-    np.testing.assert_array_equal(got, bh_qvalues(p, day))
 
 
 def test_proportion_flags_see_every_slice(spark):

@@ -109,6 +109,7 @@ def test_row_limit_and_time_limit(console):
     with pytest.raises(SqlTimeout, match="1 s time limit"):
         console.query("SELECT count(*) FROM range(100000000000) a, range(1000) b WHERE a.range * b.range = -1")
     assert console.query("SELECT 41 + 1").rows == [[42]]  # still usable after an interrupt
+    assert console.query("SELECT current_setting('memory_limit')").rows[0][0].startswith("1.8 GiB")
 
 
 def test_values_become_json(console):

@@ -67,3 +67,12 @@ def test_serve_no_auth_warns_and_serves(tmp_path):
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "WARNING: --no-auth" in err
+
+
+def test_serve_with_a_bad_store_or_data_folder_is_one_clear_error(tmp_path):
+    missing = run_cli("serve", "--data", str(tmp_path / "nope"), "--db", f"sqlite:///{tmp_path / 'eco.db'}")
+    assert missing.exit_code == 2
+    assert missing.stderr.strip() == f"error: data_dir: Value error, data folder '{tmp_path / 'nope'}' does not exist"
+    unreachable = run_cli("serve", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/x")
+    assert unreachable.exit_code == 2
+    assert unreachable.stderr.startswith("error: cannot open the store at postgresql+psycopg://nobody@127.0.0.1:1/x")

@@ -83,22 +83,22 @@ def detect_cube(
     holidays = _holidays(events, days)
     skipped: Counter[str] = Counter()
     frames = []
-    tested = 0
+    tested: Counter[dt.date] = Counter()  # slice-days judged per day: the BH family size
     for name, rows in df.groupby("metric", sort=True):
-        part, n_tested = _detect_metric(rows, metrics[name], dims, days, holidays, history_days, date_from, skipped)
-        frames.append(part)
-        tested += n_tested
+        frames.append(
+            _detect_metric(rows, metrics[name], dims, days, holidays, history_days, date_from, skipped, tested, alpha)
+        )
     for name in sorted(set(metrics) - set(df["metric"].unique())):
         log.warning("metric %s has no rows in the cube for %s..%s", name, date_from, date_to)
         skipped["metric_not_in_cube"] += 1
     found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if found.empty:
-        return DetectionResult([], dict(skipped), _schema(dims).empty_table(), tested)
-    found["q_value"] = bh_qvalues(found["p_adj"].to_numpy(), found["date"].to_numpy())
+        return DetectionResult([], dict(skipped), _schema(dims).empty_table(), sum(tested.values()))
+    found["q_value"] = bh_qvalues(found["p_adj"].to_numpy(), found["date"].to_numpy(), n_tests=tested)
     found = found.loc[found["q_value"] <= alpha]
     found = prune_hierarchy(found, dims, metrics)
     found = found.sort_values(["q_value", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)
-    return DetectionResult(_records(found, dims), dict(skipped), _to_table(found, dims), tested)
+    return DetectionResult(_records(found, dims), dict(skipped), _to_table(found, dims), sum(tested.values()))
 
 
 def _holidays(events: pd.DataFrame | None, days: pd.DatetimeIndex) -> np.ndarray:
@@ -118,8 +118,13 @@ def _detect_metric(
     history_days: int,
     date_from: dt.date,
     skipped: Counter,
-) -> tuple[pd.DataFrame, int]:
-    """Pivot one metric into [n_slices, n_days] panels and judge each day in range with every detector."""
+    tested: Counter,
+    alpha: float,
+) -> pd.DataFrame:
+    """Pivot one metric into [n_slices, n_days] panels and judge each day in range with every detector.
+
+    Only candidates (p <= alpha after sensitivity) become rows; `tested` counts every judged slice-day for BH.
+    """
     keys = rows[dims].astype(object).where(rows[dims].notna(), None)
     slice_id = keys.groupby(dims, dropna=False, sort=False).ngroup().to_numpy()
     n_slices, n_days = int(slice_id.max()) + 1, len(days)
@@ -150,7 +155,7 @@ def _detect_metric(
     names = (("ratio",) if proportion else ()) + DEFAULT_DETECTORS[(1 if proportion else 0) :]
     detectors: list[Detector] = [get_detector(n)() for n in names]
 
-    parts, tested = [], 0
+    parts = []
     first_day = (pd.Timestamp(date_from) - days[0]).days
     for t in range(max(first_day, 0), n_days):  # loop over days; every step is vectorized over slices
         hist, new = slice(t - history_days, t), slice(t, t + 1)
@@ -171,11 +176,11 @@ def _detect_metric(
         reasons[(reasons == "") & ~valid] = "short_history"
         skipped.update(reasons[reasons != ""].tolist())
         judged = reasons == ""
-        tested += int(judged.sum())
+        tested[days[t].date()] += int(judged.sum())
         if not judged.any():
             continue
-        parts.append(_combine_day(results, names, judged, observed, den[:, t], slice_keys, days[t], metric))
-    return (pd.concat(parts, ignore_index=True) if parts else _empty(dims)), tested
+        parts.append(_combine_day(results, names, judged, observed, den[:, t], slice_keys, days[t], metric, alpha))
+    return pd.concat(parts, ignore_index=True) if parts else _empty(dims)
 
 
 def _combine_day(
@@ -187,34 +192,37 @@ def _combine_day(
     slice_keys: pd.DataFrame,
     day: pd.Timestamp,
     metric: Metric,
+    alpha: float,
 ) -> pd.DataFrame:
-    """One row per judged slice: the strongest detector's verdict, its p Bonferroni-corrected over detectors."""
+    """One row per candidate slice: the strongest detector's verdict, its p Bonferroni-corrected over detectors."""
     p = np.column_stack([r.p_value[:, 0] for r in results])
     p = np.where(np.column_stack([r.valid[:, 0] for r in results]), p, 1.0)
     best = p.argmin(axis=1)
-    rows = np.arange(len(best))
+    p_min = np.minimum(p[np.arange(len(best)), best] * len(results), 1.0)
+    p_adj = rescale_p(p_min, metric.sensitivity)
+    kinds = np.column_stack([r.kind[:, 0] for r in results])[np.arange(len(best)), best]
+    rows = np.flatnonzero(judged & (p_adj <= alpha) & (kinds != 0))
+    best = best[rows]
 
     def pick(attr: str) -> np.ndarray:
-        return np.column_stack([getattr(r, attr)[:, 0] for r in results])[rows, best]
+        return np.column_stack([getattr(r, attr)[rows, 0] for r in results])[np.arange(len(rows)), best]
 
-    starts = np.column_stack([r.start[:, 0] if r.start is not None else np.zeros(len(rows)) for r in results])
-    p_min = np.minimum(p[rows, best] * len(results), 1.0)
-    out = slice_keys.copy()
+    starts = np.column_stack([r.start[rows, 0] if r.start is not None else np.zeros(len(rows)) for r in results])
+    out = slice_keys.iloc[rows].reset_index(drop=True)
     out["metric"] = metric.name
     out["date"] = day.date()
-    out["observed"] = observed
+    out["observed"] = observed[rows]
     out["expected"] = pick("expected")
     out["lower"] = pick("lower")
     out["upper"] = pick("upper")
-    out["p_value"] = p_min
-    out["p_adj"] = rescale_p(p_min, metric.sensitivity)
+    out["p_value"] = p_min[rows]
+    out["p_adj"] = p_adj[rows]
     out["score"] = pick("score")
-    out["kind"] = np.array(KINDS, dtype=object)[pick("kind").astype(int)]
+    out["kind"] = np.array(KINDS, dtype=object)[kinds[rows].astype(int)]
     out["detector"] = np.array(names, dtype=object)[best]
-    out["start_offset"] = starts[rows, best]
-    out["denominator"] = den
-    out = out.loc[judged]
-    return out.loc[out["kind"] != "none"]
+    out["start_offset"] = starts[np.arange(len(rows)), best]
+    out["denominator"] = den[rows]
+    return out
 
 
 def prune_hierarchy(found: pd.DataFrame, dims: list[str], metrics: Mapping[str, Metric]) -> pd.DataFrame:

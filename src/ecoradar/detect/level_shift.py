@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats
 
 from ecoradar.detect.base import LEVEL_SHIFT, Detector, Scores, apply_mask, as_panel, nanmedian, p_to_score, scale_floor
-from ecoradar.detect.seasonal import diff_scale, phase_of, weekly_offsets
+from ecoradar.detect.seasonal import diff_scale, phase_of, robust_slope, weekly_offsets
 
 
 class LevelShift(Detector):
@@ -80,13 +80,17 @@ class LevelShift(Detector):
         ref_idx = uniq[:, None] - self.before + np.arange(self.before)[None, :]  # [n_uniq, before]
         refs = series[:, np.clip(ref_idx, 0, None)]
         refs[:, ref_idx < 0] = np.nan
-        level = nanmedian(refs, axis=2)[:, inv.reshape(split.shape)]  # [n_series, n_new, n_afters]
+        # reference: the before-median carried along the before-window's steady slope (growth is not a shift)
+        base = nanmedian(refs, axis=2)[:, inv.reshape(split.shape)]  # [n_series, n_new, n_afters]
+        slope = robust_slope(refs, self.scale_)[:, inv.reshape(split.shape)]
         n_before = np.isfinite(refs).sum(axis=2)[:, inv.reshape(split.shape)]
         scale = self.scale_[:, None, None] * np.sqrt(1.0 + np.pi / 2.0 / np.maximum(n_before, 1))
         run_idx = split[:, :, None] + np.arange(self.max_after)[None, None, :]  # [n_new, n_afters, max_after]
         in_run = run_idx < ends[:, None, None]
         run = series[:, np.minimum(run_idx, series.shape[1] - 1)]  # [n_series, n_new, n_afters, max_after]
-        dev = np.where(in_run, (run - level[..., None]) / scale[..., None], np.nan)
+        ahead = (self.before + 1) / 2.0 + np.arange(self.max_after)  # run points from the before-window centre
+        level = base[..., None] + slope[..., None] * ahead
+        dev = np.where(in_run, (run - level) / scale[..., None], np.nan)
         up = np.all((dev > 0) | ~in_run, axis=3)
         down = np.all((dev < 0) | ~in_run, axis=3)
         with np.errstate(all="ignore"):
@@ -100,7 +104,8 @@ class LevelShift(Detector):
         log_p = np.take_along_axis(lp, take, axis=2)[..., 0]
         best_a = afters[best]
         sign = np.where(log_p < 0, np.where(np.take_along_axis(up, take, axis=2)[..., 0], 1.0, -1.0), 0.0)
-        ref = np.take_along_axis(level, take, axis=2)[..., 0]
+        now = base + slope * ((self.before + 1) / 2.0 + afters - 1)  # reference at the scored point
+        ref = np.take_along_axis(now, take, axis=2)[..., 0]
         valid = self.valid_[:, None] & np.isfinite(new)
         p = np.where(valid, np.minimum(1.0, np.exp(log_p) * len(afters)), 1.0)
         expected = np.where(valid, ref + offsets, np.nan)

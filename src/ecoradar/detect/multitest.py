@@ -6,15 +6,22 @@ import numpy as np
 from scipy import stats
 
 
-def bh_qvalues(p: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+def bh_qvalues(p: np.ndarray, groups: np.ndarray | None = None, n_tests: dict | None = None) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (q-values), computed separately within each group.
+
+    Args:
+        p: p-values.
+        groups: group label of each p (e.g. the day); None: one group.
+        n_tests: group label -> number of hypotheses tested in that group, when only the smallest p-values are
+            passed (every q <= alpha has p <= alpha, so callers may drop larger p and keep the count).
 
     Example:
         >>> bh_qvalues(np.array([0.01, 0.04, 0.03, 0.5])).round(3).tolist()
         [0.04, 0.053, 0.053, 0.5]
     """
     p = np.asarray(p, dtype=float)
-    groups = np.zeros(len(p), dtype=int) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
+    labels = np.zeros(len(p), dtype=int) if groups is None else np.asarray(groups)
+    keys, groups = np.unique(labels, return_inverse=True)
     # sort by group, then p descending inside the group: a reverse cumulative minimum gives the step-up q-values
     order = np.lexsort((-p, groups))
     g, ps = groups[order], p[order]
@@ -22,7 +29,8 @@ def bh_qvalues(p: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
     first = np.r_[0, np.cumsum(n_in)[:-1]]
     pos = np.arange(len(p)) - first[g]  # 0 = largest p of the group
     rank = n_in[g] - pos  # rank of p ascending inside the group (1-based)
-    raw = np.minimum(ps * n_in[g] / rank, 1.0)
+    m = n_in if n_tests is None else np.maximum(np.array([n_tests[k] for k in keys]), n_in)
+    raw = np.minimum(ps * m[g] / rank, 1.0)
     q_sorted = np.empty_like(raw)
     for start, n in zip(first, n_in, strict=True):  # one cumulative minimum per group (per day), not per slice
         q_sorted[start : start + n] = np.minimum.accumulate(raw[start : start + n])

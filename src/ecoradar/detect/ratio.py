@@ -31,7 +31,7 @@ class RatioBinomial(Detector):
 
     name = "ratio"
 
-    def __init__(self, *, window: int = 28, period: int = 7, exact_below: int = 5000, z_band: float = 4.0):
+    def __init__(self, *, window: int = 28, period: int = 7, exact_below: int = 300, z_band: float = 4.0):
         self.window = window
         self.period = period
         self.exact_below = exact_below

@@ -52,6 +52,25 @@ def diff_scale(panel: np.ndarray) -> np.ndarray:
     return np.nan_to_num(mad * MAD_TO_SD / np.sqrt(2.0))
 
 
+def robust_slope(windows: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Per-row slope over the last axis from medians of its thirds; 0 unless both steps agree and are clear.
+
+    Two step estimates (first->middle, middle->last third) must agree in sign and each exceed twice its standard
+    error (from the noise sd `scale`, one per row), so one level shift (which shows in one step only) or noise is
+    not mistaken for a trend, while steady growth is followed. The smaller step is used.
+    """
+    w = windows.shape[-1]
+    third = max(w // 3, 1)
+    m1 = nanmedian(windows[..., :third], axis=-1)
+    m2 = nanmedian(windows[..., third : w - third], axis=-1)
+    m3 = nanmedian(windows[..., w - third :], axis=-1)
+    gap = (w - third) / 2.0  # distance between the centres of neighbouring thirds
+    s1, s2 = (m2 - m1) / gap, (m3 - m2) / gap
+    step_se = np.asarray(scale)[(...,) + (None,) * (s1.ndim - np.ndim(scale))] * np.sqrt(np.pi / third) / gap
+    clear = (np.sign(s1) == np.sign(s2)) & (np.minimum(np.abs(s1), np.abs(s2)) >= 2.0 * step_se)
+    return np.nan_to_num(np.where(clear, np.sign(s1) * np.minimum(np.abs(s1), np.abs(s2)), 0.0))
+
+
 def phase_of(start: int, n: int, period: int) -> np.ndarray:
     """Phase (position mod period) of n consecutive points starting at index `start`."""
     return (start + np.arange(n)) % max(period, 1)
@@ -94,13 +113,16 @@ class SeasonalBaseline(Detector):
         self.n_time_ = panel.shape[1]
         self.offsets_ = weekly_offsets(panel, self.period)
         deseason = panel - self.offsets_[:, phase_of(0, self.n_time_, self.period)]
+        # the level of the last days, carried forward along a steady (robust) slope so growth is not an anomaly
         with np.errstate(all="ignore"):
             self.level_ = nanmedian(deseason[:, -self.level_window :], axis=1)
+        noise = np.maximum(diff_scale(deseason), scale_floor(self.level_, self.min_rel_scale))
+        self.slope_ = robust_slope(deseason[:, -2 * self.level_window :], noise)
         n_level = np.isfinite(deseason[:, -self.level_window :]).sum(axis=1)
         # estimated level and weekday offsets widen the band: var(median) ~ pi/2 * sd^2 / n
         n_weeks = max(self.n_time_ // max(self.period, 1), 1) if self.period > 1 else np.inf
         inflate = np.sqrt(1.0 + np.pi / 2.0 / np.maximum(n_level, 1) + np.pi / 2.0 / n_weeks)
-        self.scale_ = np.maximum(diff_scale(deseason), scale_floor(self.level_, self.min_rel_scale)) * inflate
+        self.scale_ = noise * inflate
         self.valid_ = (np.isfinite(panel).sum(axis=1) >= self.min_history) & (n_level > 0)
         return self
 
@@ -109,7 +131,9 @@ class SeasonalBaseline(Detector):
     ) -> Scores:
         """Robust z of each new point against level + weekday offset."""
         new = as_panel(new, "new")
-        expected = self.level_[:, None] + self.offsets_[:, phase_of(self.n_time_, new.shape[1], self.period)]
+        ahead = (self.level_window + 1) / 2.0 + np.arange(new.shape[1])  # from the level window's centre
+        expected = self.level_[:, None] + self.slope_[:, None] * ahead[None, :]
+        expected = expected + self.offsets_[:, phase_of(self.n_time_, new.shape[1], self.period)]
         scale = np.broadcast_to(self.scale_[:, None], new.shape)
         valid = self.valid_[:, None] & np.isfinite(new) & np.isfinite(expected)
         with np.errstate(all="ignore"):

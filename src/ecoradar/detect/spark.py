@@ -4,8 +4,8 @@ The steps mirror `ecoradar.detect.cube.detect_cube` so the anomalies are the sam
 1. per metric, the decisions that look at every slice at once (is it a proportion?) are made in Spark;
 2. `groupBy(metric, bucket).applyInPandas` pivots each group into a [slices, days] panel and scores it with the
    same `_detect_metric` code (detectors judge each series on its own, so any split of the slices works);
-3. Benjamini-Hochberg q-values per day are Spark window functions over every slice-day tested that day;
-4. the few fired slice-days come back to the driver for hierarchy pruning and records (same functions).
+3. only candidates (p <= alpha) and per-day test counts leave the executors; on the driver the same
+   Benjamini-Hochberg (per day, over every slice-day tested), hierarchy pruning and records follow.
 
 PySpark is imported when this module is, so import it only where Spark is wanted.
 """
@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -27,12 +27,13 @@ from ecoradar.detect.cube import (
     DEFAULT_ALPHA,
     DetectionResult,
     _detect_metric,
-    _empty,
     _holidays,
     _records,
+    _schema,
     _to_table,
     prune_hierarchy,
 )
+from ecoradar.detect.multitest import bh_qvalues
 from ecoradar.errors import DataError, InputError
 from ecoradar.metrics.model import Metric
 
@@ -72,19 +73,6 @@ def proportion_flags(cube: DataFrame, metrics: Mapping[str, Metric]) -> dict[str
     for r in rows:
         flags[r["metric"]] = r["n_den"] > 0 and (r["lo"] is None or r["lo"] >= 0) and (r["hi"] is None or r["hi"] <= 1)
     return flags
-
-
-def bh_qvalues_spark(found: DataFrame, p: str = "p_adj", by: str = "date") -> DataFrame:
-    """Add `q_value`: Benjamini-Hochberg within each `by` group, the same numbers as `multitest.bh_qvalues`.
-
-    q_i = min over p_j >= p_i of p_j * n / rank_j (rank ascending, ties take consecutive ranks), capped at 1;
-    a RANGE frame takes every tie at once, as the reverse cumulative minimum of bh_qvalues does.
-    """
-    up = Window.partitionBy(by).orderBy(F.col(p).asc())
-    down = Window.partitionBy(by).orderBy(F.col(p).desc()).rangeBetween(Window.unboundedPreceding, Window.currentRow)
-    n = F.count(F.lit(1)).over(Window.partitionBy(by))
-    raw = found.withColumn("_raw", F.least(F.col(p) * n / F.row_number().over(up), F.lit(1.0)))
-    return raw.withColumn("q_value", F.min("_raw").over(down)).drop("_raw")
 
 
 def detect_cube_spark(
@@ -146,9 +134,16 @@ def detect_cube_spark(
             metric = metric.model_copy(update={"kind": "mean"})
         rows = rows.drop(columns="_bucket").assign(date=pd.to_datetime(rows["date"]).dt.normalize())
         skipped: Counter[str] = Counter()
-        found, tested = _detect_metric(rows, metric, dims, days, holidays, history_days, date_from, skipped)
+        tested: Counter[dt.date] = Counter()
+        found = _detect_metric(rows, metric, dims, days, holidays, history_days, date_from, skipped, tested, alpha)
         found = found.reindex(columns=out_schema.fieldNames()).assign(_reason=None, _count=0)
-        stats = pd.DataFrame({"_reason": [_TESTED, *skipped], "_count": [tested, *skipped.values()]})
+        stats = pd.DataFrame(
+            {
+                "_reason": [_TESTED] * len(tested) + list(skipped),
+                "date": list(tested) + [None] * len(skipped),
+                "_count": list(tested.values()) + list(skipped.values()),
+            }
+        )
         stats["metric"] = name
         out = pd.concat([found, stats.reindex(columns=found.columns)], ignore_index=True)
         out["date"] = pd.to_datetime(out["date"]).dt.date.where(out["date"].notna(), None)
@@ -166,30 +161,27 @@ def detect_cube_spark(
     udf_schema = T.StructType(
         out_schema.fields + [T.StructField("_reason", T.StringType()), T.StructField("_count", T.LongType())]
     )
-    scored = keyed.groupBy("metric", "_bucket").applyInPandas(score_panel, udf_schema).persist()
-    try:
-        counts = scored.where(F.col("_reason").isNotNull()).groupBy("metric", "_reason").agg(F.sum("_count").alias("n"))
-        skipped: Counter[str] = Counter()
-        tested, seen = 0, set()
-        for r in counts.collect():
-            seen.add(r["metric"])
-            if r["_reason"] == _TESTED:
-                tested += int(r["n"])
-            elif r["n"]:
-                skipped[r["_reason"]] += int(r["n"])
-        skipped["metric_not_in_cube"] += len(set(metrics) - seen)
-        candidates = scored.where(F.col("_reason").isNull()).drop("_reason", "_count")
-        fired = bh_qvalues_spark(candidates).where(F.col("q_value") <= alpha).toPandas()
-    finally:
-        scored.unpersist()
+    # candidates (p <= alpha) and counts are few: one collect brings them to the driver for BH and pruning
+    scored = keyed.groupBy("metric", "_bucket").applyInPandas(score_panel, udf_schema).toPandas()
+    stats = scored.loc[scored["_reason"].notna()]
+    tested: Counter[dt.date] = Counter()
+    skipped: Counter[str] = Counter()
+    for reason, day, n in stats[["_reason", "date", "_count"]].itertuples(index=False):
+        if reason == _TESTED:
+            tested[day] += int(n)
+        else:
+            skipped[reason] += int(n)
+    skipped["metric_not_in_cube"] += len(set(metrics) - set(stats["metric"]))
     skipped = Counter({k: v for k, v in skipped.items() if v})
-    if fired.empty:
-        return DetectionResult([], dict(skipped), _to_table(_empty(dims), dims), tested)
-    for d in dims:
-        fired[d] = fired[d].astype(object).where(fired[d].notna(), None)
-    for c in ("metric", "kind", "detector"):
-        fired[c] = fired[c].astype(object)
-    fired = fired.sort_values(["metric", "date", *dims], na_position="first", kind="stable").reset_index(drop=True)
-    found = prune_hierarchy(fired, dims, metrics)
+    found = scored.loc[scored["_reason"].isna()].drop(columns=["_reason", "_count"])
+    if found.empty:
+        return DetectionResult([], dict(skipped), _schema(dims).empty_table(), sum(tested.values()))
+    for c in ("metric", *dims, "kind", "detector"):
+        found[c] = found[c].astype(object).where(found[c].notna(), None)
+    # a deterministic order before the stable sorts below (rows with equal q and score stay in slice order)
+    found = found.sort_values(["metric", "date", *dims], na_position="first", kind="stable").reset_index(drop=True)
+    found["q_value"] = bh_qvalues(found["p_adj"].to_numpy(), found["date"].to_numpy(), n_tests=tested)
+    found = found.loc[found["q_value"] <= alpha]
+    found = prune_hierarchy(found, dims, metrics)
     found = found.sort_values(["q_value", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)
-    return DetectionResult(_records(found, dims), dict(skipped), _to_table(found, dims), tested)
+    return DetectionResult(_records(found, dims), dict(skipped), _to_table(found, dims), sum(tested.values()))

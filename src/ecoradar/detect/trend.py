@@ -8,7 +8,7 @@ import numpy as np
 from scipy import stats
 
 from ecoradar.detect.base import TREND, Detector, Scores, apply_mask, as_panel, nanmedian, p_to_score, scale_floor
-from ecoradar.detect.seasonal import diff_scale, phase_of, weekly_offsets
+from ecoradar.detect.seasonal import diff_scale, phase_of, robust_slope, weekly_offsets
 
 
 def theil_sen_mann_kendall(windows: np.ndarray, z_min: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -40,6 +40,9 @@ def theil_sen_mann_kendall(windows: np.ndarray, z_min: float = 0.0) -> tuple[np.
 
 class Trend(Detector):
     """A trend fires when Mann-Kendall is significant and the Theil-Sen drift over the window is material.
+
+    Material means the slope differs from the steady slope of the window before by enough over the window: a
+    platform that grows as it always has is not drifting; one whose concentration starts rising is.
 
     Args:
         period (int): weekly season removed before testing (1: none).
@@ -98,9 +101,14 @@ class Trend(Detector):
         windows = series[:, np.clip(idx, 0, None)].reshape(n_series * n_new, self.window)
         z_min = stats.norm.isf(self.max_p / 2.0)
         slope, intercept, z = (a.reshape(n_series, n_new) for a in theil_sen_mann_kendall(windows, z_min))
+        # the drift must be new: compare with the steady slope of the window before (ordinary growth continues)
+        prior_idx = idx - self.window
+        prior = series[:, np.clip(prior_idx, 0, None)]
+        prior[:, prior_idx < 0] = np.nan
+        slope_before = robust_slope(prior, np.maximum(self.scale_, 1e-12))
         level = intercept
         scale = np.maximum(self.scale_[:, None], scale_floor(level, self.min_rel_scale))
-        change = slope * (self.window - 1)
+        change = (slope - slope_before) * (self.window - 1)
         material = (np.abs(change) >= self.min_change_sd * scale) & (
             np.abs(change) >= self.min_rel_change * np.abs(level)
         )

@@ -42,6 +42,13 @@ def _numeric(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def _between(index: pd.Index, start, end) -> np.ndarray:
+    """Mask of index labels in [start, end]; dates given as text are parsed on a DatetimeIndex."""
+    if isinstance(index, pd.DatetimeIndex):
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+    return (index >= start) & (index <= end)
+
+
 def _window(index: pd.Index, pre_period: tuple, post_period: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the pre- and post-period rows (bounds inclusive), checked against the data."""
     if len(pre_period) != 2 or len(post_period) != 2:
@@ -330,6 +337,7 @@ def placebo_check(
     y: pd.Series,
     controls: pd.DataFrame | None = None,
     *,
+    pre_period: tuple | None = None,
     n: int = 20,
     post_length: int | None = None,
     estimator: str = "bsts",
@@ -344,8 +352,9 @@ def placebo_check(
     start half-way through, so every placebo fits on at least half of the series.
 
     Args:
-        y (pd.Series): the pre-period only (anything after the real fix would leak the effect).
-        controls (pd.DataFrame | None): controls over the same rows.
+        y (pd.Series): the series; only its pre-period is used (anything after the real fix would leak the effect).
+        controls (pd.DataFrame | None): controls on the same index.
+        pre_period (tuple | None): (start, end) labels of the pre-period; None when y holds only the pre-period.
         n (int): number of fake dates, spread evenly over the usable range.
         post_length (int | None): rows evaluated after each fake date.
         estimator (str): registered estimator name.
@@ -357,6 +366,9 @@ def placebo_check(
         InputError: the series is too short to leave a pre- and a post-window for any fake date.
     """
     est = get_estimator(estimator, **(estimator_options or {}))
+    if pre_period is not None:
+        y = y[_between(y.index, *pre_period)]
+        controls = None if controls is None else controls.reindex(y.index)
     total = len(y)
     if n < 1:
         raise InputError(f"placebo count must be >= 1, got {n}")
@@ -402,9 +414,7 @@ def choose_controls(target: pd.Series, candidates: pd.DataFrame, *, pre_period: 
     if k < 1:
         raise InputError(f"k must be >= 1, got {k}")
     yf = _numeric(target.to_frame("y"), "target").iloc[:, 0]
-    first = yf.index[0]
-    start, end = (pd.Timestamp(b) if isinstance(first, pd.Timestamp) else b for b in pre_period)
-    mask = (yf.index >= start) & (yf.index <= end)
+    mask = _between(yf.index, *pre_period)
     y = yf[mask].to_numpy()
     X = _numeric(candidates, "candidate").reindex(yf.index)[mask].to_numpy()
     cut = int(len(y) * 0.75)

@@ -77,8 +77,8 @@ class Member:
 
     @property
     def impact(self) -> float:
-        """exposure x |relative deviation| of the issue's slice."""
-        return self.exposure * abs(self.deviation)
+        """exposure x |relative deviation| (capped) of the issue's slice."""
+        return triage.impact_of(self.exposure, self.deviation)
 
 
 @dataclass
@@ -107,11 +107,12 @@ def _member(anomaly: Anomaly, explanation: Explanation | None, totals, dominant:
     top = max(causes, key=lambda rc: rc.contribution, default=None)
     if top is not None and top.contribution >= dominant and refines(top.scope, anomaly.scope):
         scope = dict(top.scope)
-        impact = exposure * abs(deviation) * top.contribution
+        impact = triage.impact_of(exposure, deviation) * top.contribution
         if top.observed is not None and top.expected:
             observed, expected = top.observed, top.expected
             deviation = (observed - expected) / abs(expected)
-            exposure = min(exposure, impact / abs(deviation)) if deviation else exposure * top.contribution
+            capped = triage.impact_of(1.0, deviation)
+            exposure = min(exposure, impact / capped) if capped else exposure * top.contribution
         else:
             exposure *= top.contribution
     return Member(anomaly, scope, observed, expected, exposure, deviation, explanation)
@@ -228,36 +229,34 @@ def _start(group: Group, date: dt.date) -> dt.date:
     return min([date] + [m.anomaly.start for m in group.members if m.anomaly.start is not None])
 
 
+def _own(group: Group, metric: str) -> Member:
+    """The group's strongest member in the issue's own metric (a family sibling's values would mislabel the chart)."""
+    same = [m for m in group.members if m.anomaly.metric == metric]
+    return max(same, key=lambda m: m.impact) if same else group.primary
+
+
 def _record_day(session: Session, issue: Issue, group: Group, date: dt.date) -> bool:
     """Add (or strengthen) the issue's point for `date`; True when the day is new for the issue."""
-    a = group.primary.anomaly
+    m = _own(group, issue.metric)
+    a = m.anomaly
     day = session.get(IssueDay, (issue.id, date))
     if day is None:
         session.add(
             IssueDay(
-                issue_id=issue.id,
-                date=date,
-                observed=group.primary.observed,
-                expected=group.primary.expected,
-                score=a.score,
-                q_value=a.q_value,
+                issue_id=issue.id, date=date, observed=m.observed, expected=m.expected, score=a.score, q_value=a.q_value
             )
         )
         return True
     if a.score > (day.score or 0):
-        day.observed, day.expected, day.score, day.q_value = (
-            group.primary.observed,
-            group.primary.expected,
-            a.score,
-            a.q_value,
-        )
+        day.observed, day.expected, day.score, day.q_value = m.observed, m.expected, a.score, a.q_value
     return False
 
 
 def _apply_peak(issue: Issue, group: Group, metric: Metric | None) -> None:
-    p = group.primary
-    peak = (issue.exposure or 0) * abs(issue.deviation or 0)
-    if p.impact >= peak or issue.observed is None:
+    """Keep the strongest day's values (and its explanation), then re-derive severity and title."""
+    p = _own(group, issue.metric)
+    peak = triage.impact_of(issue.exposure or 0, issue.deviation or 0)
+    if issue.observed is None or (p.anomaly.metric == issue.metric and p.impact >= peak):
         issue.observed, issue.expected, issue.deviation, issue.exposure = (
             p.observed,
             p.expected,
@@ -267,7 +266,7 @@ def _apply_peak(issue: Issue, group: Group, metric: Metric | None) -> None:
         for key, value in _explanation_fields(p.explanation).items():
             setattr(issue, key, value)
     days = issue.times_seen + (issue.first_seen - issue.start_date).days
-    issue.severity = triage.severity(issue.exposure * abs(issue.deviation), days)
+    issue.severity = triage.severity(triage.impact_of(issue.exposure, issue.deviation), days)
     issue.title = triage.title_of(
         issue.metric, metric, issue.scope, observed=issue.observed, expected=issue.expected, start=issue.start_date
     )
@@ -330,6 +329,39 @@ def _create(
     return issue
 
 
+def _attach(
+    session: Session,
+    issue: Issue,
+    group: Group,
+    date: dt.date,
+    metric: Metric | None,
+    actor: str,
+    summary: DaySummary,
+    first_touch: bool,
+) -> None:
+    """Add a day's group to an existing issue: reopen if resolved, accumulate the day, re-derive priority."""
+    before = issue.priority
+    regressed = issue.status == IssueStatus.RESOLVED.value and date > (issue.fix_date or issue.last_seen)
+    if regressed:
+        service.mark_regressed(session, issue, actor=actor, note=f"fired again on {date}")
+        summary.regressed += 1
+    elif first_touch:
+        summary.ongoing += 1
+    if _record_day(session, issue, group, date):
+        issue.times_seen += 1
+    issue.first_seen = min(issue.first_seen, date)
+    issue.last_seen = max(issue.last_seen, date)
+    issue.start_date = min(issue.start_date, _start(group, date))
+    if issue.substatus == IssueSubStatus.RECOVERED.value:
+        service.mark_substatus(session, issue, IssueSubStatus.ONGOING, actor=actor, note=f"fired on {date}")
+    _apply_peak(issue, group, metric)
+    service.set_priority(session, issue, triage.priority_of(issue.severity), actor=actor)
+    if regressed:
+        summary.notify.append(_notice("issue.regressed", issue))
+    elif issue.priority in NOTIFY_PRIORITIES and before not in NOTIFY_PRIORITIES:
+        summary.notify.append(_notice("issue.escalated", issue))
+
+
 def ingest_day(
     session: Session,
     date: dt.date,
@@ -374,12 +406,10 @@ def ingest_day(
         session.flush()
         suppressed = set(session.scalars(select(Suppression.fingerprint)))
         touched: set[int] = set()
-        created: set[int] = set()
         for group in group_day(anomalies, explanations, totals=totals, config=config):
             if group.fingerprint.value in suppressed:
                 summary.suppressed += 1
                 continue
-            metric = _metric(catalog, group.primary.anomaly.metric)
             issue = session.scalar(select(Issue).where(Issue.fingerprint == group.fingerprint.value))
             if issue is None:
                 issue = _candidates(session, group, date, recovery_days, config)
@@ -387,31 +417,15 @@ def ingest_day(
                 summary.suppressed += 1
                 continue
             if issue is None:
-                issue = _create(session, group, date, metric, routing, actor)
-                created.add(issue.id)
+                issue = _create(session, group, date, _metric(catalog, group.primary.anomaly.metric), routing, actor)
+                touched.add(issue.id)
                 summary.new += 1
                 if issue.priority in NOTIFY_PRIORITIES:
                     summary.notify.append(_notice("issue.new", issue))
                 continue
-            before = issue.priority
-            if issue.status == IssueStatus.RESOLVED.value and date > (issue.fix_date or issue.last_seen):
-                service.mark_regressed(session, issue, actor=actor, note=f"fired again on {date}")
-                summary.regressed += 1
-                summary.notify.append(_notice("issue.regressed", issue))
-            elif issue.id not in touched and issue.id not in created:
-                summary.ongoing += 1
+            first_touch = issue.id not in touched
             touched.add(issue.id)
-            if _record_day(session, issue, group, date):
-                issue.times_seen += 1
-            issue.first_seen = min(issue.first_seen, date)
-            issue.last_seen = max(issue.last_seen, date)
-            issue.start_date = min(issue.start_date, _start(group, date))
-            if issue.substatus == IssueSubStatus.RECOVERED.value:
-                service.mark_substatus(session, issue, IssueSubStatus.ONGOING, actor=actor, note=f"fired on {date}")
-            _apply_peak(issue, group, metric)
-            service.set_priority(session, issue, triage.priority_of(issue.severity), actor=actor)
-            if issue.priority != before and issue.priority in NOTIFY_PRIORITIES and before not in NOTIFY_PRIORITIES:
-                summary.notify.append(_notice("issue.escalated", issue))
+            _attach(session, issue, group, date, _metric(catalog, issue.metric), actor, summary, first_touch)
         quiet = session.scalars(
             select(Issue)
             .where(Issue.substatus == IssueSubStatus.ONGOING.value)

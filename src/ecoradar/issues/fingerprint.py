@@ -36,6 +36,7 @@ class FingerprintConfig:
 
 
 CONFIGS: dict[str, FingerprintConfig] = {}
+_QUANTILE = re.compile(r"_p\d{1,2}(?=_|$)")
 DEFAULT_CONFIG = "fingerprint:v1"
 
 
@@ -58,10 +59,11 @@ def get_config(config_id: str) -> FingerprintConfig:
 register(
     FingerprintConfig(
         id="fingerprint:v1",
-        changelog="First version: family = metric name up to '__' (watch_time__p90 -> watch_time); "
-        "scope values that are dates, uuids or long numbers become placeholders; direction counts.",
+        changelog="First version: family = metric name up to '__', quantile markers dropped (watch_time__ios -> "
+        "watch_time, review_latency_p90_h -> review_latency_h); scope values that are dates, uuids or long numbers "
+        "become placeholders; direction counts.",
         risk="low",
-        family=lambda metric: metric.split("__", 1)[0],
+        family=lambda metric: _QUANTILE.sub("", metric.split("__", 1)[0]),
         placeholders=(
             (re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.]+)?$"), "<date>"),  # a dated release or campaign
             (re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I), "<uuid>"),

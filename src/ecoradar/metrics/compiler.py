@@ -219,10 +219,24 @@ class Compiler:
         plans = plan_metrics(metrics, dims=dims, depth=depth)
         if not plans:
             raise InputError("no metric has a slice to compute (check --dims / the metrics' dimensions)")
+        # plans over the same table(s) share one source CTE: one read (and creators join) of the table per run
+        parsed = [{m.name: check_metric(m) for m in plan.metrics} for plan in plans]
+        sources: dict[tuple, tuple[dict[str, None], dict[str, None], list[int]]] = {}
+        for i, plan in enumerate(plans):
+            dims_used, needed, users = sources.setdefault((plan.tables, plan.metrics[0].date_column), ({}, {}, []))
+            dims_used.update(dict.fromkeys(plan.dims))
+            needed.update(dict.fromkeys(self._needed_columns(plan, parsed[i])))
+            users.append(i)
         ctes: list[tuple[str, exp.Expression]] = []
+        src_of: dict[int, str] = {}
+        for j, ((tables, date_column), (dims_used, needed, users)) in enumerate(sources.items()):
+            ordered = tuple(d for d in DIMENSIONS if d in dims_used)
+            query = self.source(tables, ordered, list(needed), date_column, date_from=date_from, date_to=date_to)
+            ctes.append((f"src{j}", query))
+            src_of.update(dict.fromkeys(users, f"src{j}"))
         parts = []
         for i, plan in enumerate(plans):
-            plan_ctes, tidy = self.plan_query(plan, prefix=f"p{i}_", date_from=date_from, date_to=date_to)
+            plan_ctes, tidy = self.plan_query(plan, parsed[i], src_of[i], prefix=f"p{i}_")
             ctes += plan_ctes
             parts.append(tidy)
         query = parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)
@@ -233,18 +247,15 @@ class Compiler:
     # -- compile steps -------------------------------------------------------------------------------------------
 
     def plan_query(
-        self, plan: Plan, *, prefix: str, date_from: dt.date | None, date_to: dt.date | None
+        self, plan: Plan, parsed: dict[str, dict[str, exp.Expression]], src: str, *, prefix: str
     ) -> tuple[list[tuple[str, exp.Expression]], exp.Select]:
-        """The CTEs and the final tidy SELECT of one plan."""
-        parsed = {m.name: check_metric(m) for m in plan.metrics}
-        needed = self._needed_columns(plan, parsed)
-        src = self.source(plan, needed, date_from=date_from, date_to=date_to)
-        ctes = [(f"{prefix}src", src)]
+        """The CTEs (after the source `src`) and the final tidy SELECT of one plan."""
+        ctes = []
         if plan.entity is None:
-            steps, wide, picks = self.simple_aggregates(plan, parsed, f"{prefix}src", prefix)
+            steps, wide, picks = self.simple_aggregates(plan, parsed, src, prefix)
             ctes += steps
         else:
-            steps = self.entity_steps(plan, parsed, f"{prefix}src", prefix)
+            steps = self.entity_steps(plan, parsed, src, prefix)
             ctes += steps
             wide, picks = self.concentration_aggregates(plan, steps[-1][0])
         ctes.append((f"{prefix}agg", wide))
@@ -278,17 +289,25 @@ class Compiler:
             default=_lit("established"),
         )
 
-    def source(self, plan: Plan, needed: list[str], *, date_from: dt.date | None, date_to: dt.date | None) -> exp.Query:
-        """Rows of the plan's table(s) with the day, the dimensions (NULL -> '(none)') and the columns used."""
-        date_column = plan.metrics[0].date_column
+    def source(
+        self,
+        tables: tuple[str, ...],
+        dims: tuple[str, ...],
+        needed: list[str],
+        date_column: str,
+        *,
+        date_from: dt.date | None,
+        date_to: dt.date | None,
+    ) -> exp.Query:
+        """Rows of the table(s) with the day, the dimensions (NULL -> '(none)') and the columns used."""
         branches = []
-        for table in plan.tables:
+        for table in tables:
             cols = set(columns_of(table))
-            uses_creators = any(c in CREATOR_DIMENSIONS for c in [*plan.dims, *needed] if c in cols)
+            uses_creators = any(c in CREATOR_DIMENSIONS for c in [*dims, *needed] if c in cols)
             projections: list[exp.Expression] = [exp.alias_(self.visit_day(_col(date_column, "t")), "_day")]
-            if len(plan.tables) > 1:
+            if len(tables) > 1:
                 projections.append(exp.alias_(_lit(table), "_table"))
-            for d in plan.dims:
+            for d in dims:
                 value = exp.cast(self._col_for(table, d, date_column), "VARCHAR")
                 projections.append(exp.alias_(exp.Coalesce(this=value, expressions=[_lit(NONE_VALUE)]), _dim(d)))
             for name in needed:

@@ -231,7 +231,10 @@ def check_metric(metric: Metric, origin: Origin | None = None) -> dict[str, exp.
         InputError: naming the metric, the field and the unknown or misused name.
     """
     origin = origin or Origin()
-    where = lambda f: origin.where(metric.name, f)  # noqa: E731
+
+    def where(field_name: str) -> str:
+        return origin.where(metric.name, field_name)
+
     for fld, table in (("table", metric.table), ("denominator_table", metric.denominator_table)):
         if table is not None and table not in source_tables():
             raise InputError(

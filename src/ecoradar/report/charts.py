@@ -97,8 +97,11 @@ def issue_figure(
     start=None,
     first_seen=None,
     fix_date=None,
-) -> go.Figure:
+) -> dict:
     """The metric in the issue's scope: observed line, expected band, anomaly markers, first-seen and fix dates.
+
+    Returned as a plain Plotly figure dict (serialize with `plotly.io.to_json(fig, validate=False)`): the issue
+    page is the hottest page, and building validated go.Figure objects costs more than the query behind it.
 
     Args:
         series (pd.DataFrame): columns date, value (one row per day).
@@ -118,39 +121,45 @@ def issue_figure(
         idx = s["date"].map(lambda d: d in stored.index)
         for col in ("expected", "lower", "upper"):
             band.loc[idx, col] = s.loc[idx, "date"].map(stored[col]).astype(float)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=s["date"], y=band["upper"], mode="lines", line=dict(width=0), showlegend=False))
-    fig.add_trace(
-        go.Scatter(
-            x=s["date"],
-            y=band["lower"],
+    x = pd.to_datetime(s["date"]).dt.strftime("%Y-%m-%d").tolist()
+
+    def line(y) -> list:
+        return [None if pd.isna(v) else float(v) for v in y]
+
+    data = [
+        dict(type="scatter", x=x, y=line(band["upper"]), mode="lines", line=dict(width=0), showlegend=False),
+        dict(
+            type="scatter",
+            x=x,
+            y=line(band["lower"]),
             mode="lines",
             line=dict(width=0),
             fill="tonexty",
             fillcolor="rgba(37,99,235,0.15)",
             name="expected band",
-        )
-    )
-    fig.add_trace(go.Scatter(x=s["date"], y=band["expected"], mode="lines", name="expected", line=dict(dash="dot")))
-    fig.add_trace(go.Scatter(x=s["date"], y=s["value"], mode="lines+markers", name="observed", marker=dict(size=4)))
+        ),
+        dict(type="scatter", x=x, y=line(band["expected"]), mode="lines", name="expected", line=dict(dash="dot")),
+        dict(type="scatter", x=x, y=line(s["value"]), mode="lines+markers", name="observed", marker=dict(size=4)),
+    ]
     if anomalies is not None and len(anomalies):
-        fig.add_trace(
-            go.Scatter(
-                x=anomalies["date"],
-                y=anomalies["observed"],
+        data.append(
+            dict(
+                type="scatter",
+                x=[str(d)[:10] for d in anomalies["date"]],
+                y=line(anomalies["observed"]),
                 mode="markers",
                 name="anomaly",
                 marker=dict(color="#b91c1c", size=10, symbol="x"),
             )
         )
     marks = [(str(when)[:10], label) for when, label in ((first_seen, "first seen"), (fix_date, "fix")) if when]
-    fig.update_layout(  # plain shapes: fig.add_vline costs ~25 ms a line
-        title=title,
+    layout = dict(
+        title=dict(text=title),
         shapes=[dict(type="line", x0=d, x1=d, yref="paper", y0=0, y1=1, line=dict(dash="dash")) for d, _ in marks],
         annotations=[dict(x=d, y=1, yref="paper", text=t, showarrow=False, xanchor="left") for d, t in marks],
         **_LAYOUT,
     )
-    return fig
+    return {"data": data, "layout": layout}
 
 
 def waterfall_figure(splits: list[dict]) -> go.Figure:

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -153,27 +154,36 @@ def _run(world: World, actives: list[Active], folder: Path, on_day: Callable[[in
     def effects_for(day: int) -> list[engine.Effect]:
         return by_day[day] if 0 <= day < world.days else []
 
-    for day in range(world.days):
-        effects = by_day[day]
-        pop.join(np.random.default_rng([world.seed, day, 1]), day)
-        up = pop.upload(np.random.default_rng([world.seed, day, 2]), day, effects)
-        pending.append(engine.moderation(np.random.default_rng([world.seed, day, 3]), pop, day, effects_for, up))
-        imp = engine.impressions(np.random.default_rng([world.seed, day, 4]), pop, day, effects)
-        end_us = pop.world_day_us(day + 1)
-        due = _concat([{k: a[p["ts"] < end_us] for k, a in p.items()} for p in pending])
-        pending = [{k: a[p["ts"] >= end_us] for k, a in p.items()} for p in pending]
-        pending = [p for p in pending if len(p["ts"])]
-        order = np.argsort(due["ts"], kind="stable")
-        tables = {
-            "impressions": _impressions_table(imp, world),
-            "uploads": _uploads_table(up, pop),
-            "moderation": _moderation_table({k: a[order] for k, a in due.items()}, world),
-        }
-        for name, table in tables.items():
-            _write(table, folder / name / f"date={world.date_of(day).isoformat()}" / "part-0.parquet")
-            rows[name] += table.num_rows
-        if on_day is not None:
-            on_day(day)
+    inflight: list[Future] = []
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        for day in range(world.days):
+            effects = by_day[day]
+            pop.join(np.random.default_rng([world.seed, day, 1]), day)
+            up = pop.upload(np.random.default_rng([world.seed, day, 2]), day, effects)
+            pending.append(engine.moderation(np.random.default_rng([world.seed, day, 3]), pop, day, effects_for, up))
+            imp = engine.impressions(np.random.default_rng([world.seed, day, 4]), pop, day, effects)
+            due, pending = _split_due(pending, pop.world_day_us(day + 1))
+            tables = {
+                "impressions": _impressions_table(imp, world),
+                "uploads": _uploads_table(up, pop),
+                "moderation": _moderation_table(due, world),
+            }
+            # write this day on the writer thread while the next one is generated (Parquet encoding releases the GIL);
+            # at most one day is in flight, which bounds memory
+            for f in inflight:
+                f.result()
+            inflight = [
+                writer.submit(
+                    _write, table, folder / name / f"date={world.date_of(day).isoformat()}" / "part-0.parquet"
+                )
+                for name, table in tables.items()
+            ]
+            for name, table in tables.items():
+                rows[name] += table.num_rows
+            if on_day is not None:
+                on_day(day)
+        for f in inflight:
+            f.result()
     creators = _creators_table(pop, world)
     events = _events_table(world, actives)
     _write(creators, folder / "creators" / "part-0.parquet")
@@ -182,8 +192,12 @@ def _run(world: World, actives: list[Active], folder: Path, on_day: Callable[[in
     return rows
 
 
-def _concat(parts: list[dict]) -> dict:
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+def _split_due(pending: list[dict], end_us: int) -> tuple[dict, list[dict]]:
+    """Decisions taken before end_us (sorted by time), and the batches still pending after it."""
+    due = {k: np.concatenate([p[k][p["ts"] < end_us] for p in pending]) for k in pending[0]}
+    later = [{k: a[p["ts"] >= end_us] for k, a in p.items()} for p in pending]
+    order = np.argsort(due["ts"], kind="stable")
+    return {k: a[order] for k, a in due.items()}, [p for p in later if len(p["ts"])]
 
 
 def _write(table: pa.Table, path: Path) -> None:

@@ -95,5 +95,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the app with uvicorn until interrupted."""
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    """Run the app with uvicorn until interrupted; the store is opened first so a bad URL is one clear error."""
+    store = open_store(settings.db_url)
+    try:
+        uvicorn.run(create_app(settings, store=store), host=host, port=port, log_level="info")
+    finally:
+        store.close()

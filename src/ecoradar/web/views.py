@@ -7,6 +7,7 @@ import functools
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,9 +18,9 @@ from ecoradar.report.ecosystem import Cube, category_health, creator_concentrati
 from ecoradar.store import Issue
 
 
-def fig_json(fig: go.Figure) -> str:
-    """A figure as JSON safe to place inside a <script> element."""
-    return fig.to_json().replace("</", "<\\/")
+def fig_json(fig: go.Figure | dict) -> str:
+    """A figure (or a plain figure dict) as JSON safe to place inside a <script> element."""
+    return pio.to_json(fig, validate=False).replace("</", "<\\/")
 
 
 def open_counts(session: Session) -> dict[str, dict[str, int]]:
@@ -83,12 +84,12 @@ def issue_charts(issue: dict, cube: Cube | None, *, context_days: int = 60) -> d
     if cube is not None and cube.available:
         start = dt.date.fromisoformat(issue["start_date"] or issue["first_seen"])
         last = dt.date.fromisoformat(issue["last_seen"])
-        series = cube.series(
-            [issue["metric"]],
-            issue["scope"],
-            start - dt.timedelta(days=context_days),
-            last + dt.timedelta(days=context_days),
+        series = cube.series([issue["metric"]], issue["scope"])  # whole series: one cached query per slice
+        lo, hi = (
+            pd.Timestamp(start - dt.timedelta(days=context_days)),
+            pd.Timestamp(last + dt.timedelta(days=context_days)),
         )
+        series = series[pd.to_datetime(series["date"]).between(lo, hi)]
         if len(series):
             days = pd.DataFrame(issue.get("days") or [], columns=["date", "observed", "expected"])
             days["date"] = pd.to_datetime(days["date"]).dt.date

@@ -119,12 +119,15 @@ def leaf_cube(
         real_den, predict_den = values[real_den_col], values[predict_den_col]
         rate = np.divide(predict, predict_den, out=np.zeros_like(predict), where=predict_den != 0)
         predict = rate * real_den
+    # a leaf with nothing observed and nothing expected carries no information for any method
+    keep = (real != 0) | (predict != 0)
+    leaves, real, predict = leaves[keep], real[keep], predict[keep]
+    noise = values[noise_col][keep] if noise_col else None
     codes, labels = [], []
     for d in dims:
         c, u = pd.factorize(leaves[d].astype(str), sort=True)
         codes.append(c)
         labels.append(np.asarray(u, dtype=object))
-    noise = values[noise_col] if noise_col else None
     return LeafCube(list(dims), np.column_stack(codes), labels, real, predict, noise, real_den_col is not None)
 
 

@@ -66,8 +66,8 @@ class Ripple(Localizer):
             widen_z (float): a found element is replaced by a parent when the parent's other leaves moved the same
                 way by at least this z-score (the change was wider than the slice that moved most).
             widen_share (float): ... and by at least this share of the element's own log factor.
-            tail_guard (bool): a single-leaf element must gain more than the worst leaf moving against the change
-                (noise's own reach, as RiskLoc's cut-off reads it).
+            tail_guard (bool): an element must gain more than the worst element of its cuboid that moved against
+                the change (noise's own reach there, as RiskLoc's cut-off reads it).
             min_shift (float): an element's own factor must move its leaves by this many typical relative leaf
                 noises (so slices whose sum drifts with correlated forecast error are not root causes).
         """
@@ -116,18 +116,19 @@ class Ripple(Localizer):
         v, f = cube.real, cube.predict
         live, sd, rel_noise = self.noise(cube)
         loss = huber((v - f) / sd)
-        # noise is rarely Gaussian in the tails: the worst leaf that moved against the change shows how far noise
-        # alone reaches, and a lone leaf must beat it to count as a cause
-        against = live & (np.sign(v - f) == -np.sign((v - f)[live].sum()))
-        ceiling = float(loss[against].max()) if self.tail_guard and against.any() else 0.0
+        # noise is rarely Gaussian in the tails: in every cuboid, the worst element that moved against the change
+        # shows how far noise alone reaches there, and an element must beat it to count as a cause
+        direction = np.sign((v - f)[live].sum())
         groups = []
         for cb in cube.cuboids(self.max_depth):
             inv, k = cube.groups(cb)
             n_live = np.bincount(inv, live, k)
             price = self.penalty + self.per_candidate * np.log(max((n_live > 0).sum(), 1))
-            price = np.where(n_live == 1, max(price, ceiling), price)
             # per element, over its still unexplained leaves: observed, expected, and the loss it has now
             sums = np.vstack([np.bincount(inv, x * live, k) for x in (v, f, loss)])
+            against = np.sign(sums[0] - sums[1]) == -direction
+            if self.tail_guard and against.any():
+                price = max(price, float(sums[2][against].max()))
             groups.append((cb, inv, k, price, sums))
         chosen: list[tuple[Element, float]] = []
         while len(chosen) < self.max_elements and live.any():
