@@ -87,7 +87,9 @@ def main() -> None:
         f"standard profile: ours {ours_std:.1f} vs best published {best_published:.1f} -> "
         f"{'above' if ours_std > best_published else 'BELOW'} every published detector"
     )
-    console.print(f"{len(results)} files, {n_rows:,} rows scored online in {seconds:.1f} s ({n_rows / seconds:,.0f} rows/s)")
+    console.print(
+        f"{len(results)} files, {n_rows:,} rows scored online in {seconds:.1f} s ({n_rows / seconds:,.0f} rows/s)"
+    )
     raw = ", ".join(f"{p} {swept[p]['raw']:.2f}" for p in PROFILES)
     console.print(f"raw scores (swept): {raw}")
 

@@ -1,7 +1,8 @@
 """Verdicts on scenario-like series and placebo coverage of the 95% interval.
 
 A. Synthetic issues (impact.synthetic.issue_scenario): a metric drops at the issue start; the fix recovers it fully,
-   half, not at all, or makes it worse. Expected verdicts: recovered, partially_recovered, no_effect, worse.
+   half, not at all, or makes it worse. Expected verdicts: recovered, partially_recovered, no_effect, worse. The
+   model fits on issue start..fix; baseline="auto" forecasts the no-issue level from the 50 days before the issue.
 B. Placebo fix dates inside pre-periods with no effect: the share of 95% intervals covering 0 (target 90-98%).
 C. With --world DIR (a data folder from `ecoradar simulate` with its cube from `ecoradar metrics compute`): the
    simulated scenarios in truth.json, fix date = day after `end` (fix worked) or two thirds into an ongoing issue.
@@ -50,7 +51,7 @@ def verdicts(console: Console, estimators: list[str], seeds: int) -> None:
                     pre_period=truth["pre_period"],
                     post_period=truth["post_period"],
                     estimator=name,
-                    baseline=truth["baseline"],
+                    baseline="auto",
                 )
                 counts[r.verdict] += 1
             expected = truth["verdict"]
@@ -166,8 +167,7 @@ def simulated(console: Console, estimators: list[str], world: Path) -> None:
         y, start, fix = item["y"], item["issue_start"], item["fix"]
         pre = (start, fix - pd.Timedelta(days=1))
         post = (fix, y.index[-1])
-        baseline = float(y[: start - pd.Timedelta(days=1)].mean())
-        deviation = float(y[pre[0] : pre[1]].mean()) - baseline
+        deviation = float(y[pre[0] : pre[1]].mean()) - float(y[: start - pd.Timedelta(days=1)].mean())
         good = "up" if deviation < 0 else "down"
         for name in estimators:
             try:
@@ -179,7 +179,7 @@ def simulated(console: Console, estimators: list[str], world: Path) -> None:
                     post_period=post,
                     estimator=name,
                     good_direction=good,
-                    baseline=baseline,
+                    baseline="auto",
                     placebo=5,
                 )
                 row = (
@@ -195,8 +195,8 @@ def simulated(console: Console, estimators: list[str], world: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--placebos", type=int, default=5, help="fake dates per series in part B")
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--placebos", type=int, default=3, help="fake dates per series in part B")
     parser.add_argument("--estimators", default="bsts,bsts_adaptive")
     parser.add_argument("--world", type=Path, help="simulated data folder with its cube (part C)")
     parser.add_argument("--parts", default="ABC")

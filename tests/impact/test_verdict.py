@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ecoradar.errors import InputError
@@ -55,3 +56,25 @@ def test_issue_scenarios_end_to_end(outcome):
         y, controls, pre_period=truth["pre_period"], post_period=truth["post_period"], baseline=truth["baseline"]
     )
     assert r.verdict == truth["verdict"], r.verdict_reason
+
+
+def test_auto_baseline_follows_platform_wide_drift():
+    # the whole platform trends down 0.08/day: a fixed pre-issue level says "not back", the no-issue forecast from the
+    # controls says "back"
+    y, controls, truth = issue_scenario("recovered", n=90, issue_at=30, fix_at=60, noise_sd=0.3, drift=0.0, seed=4)
+    trend = -0.08 * np.arange(90)
+    y, controls = y + trend, controls.add(trend, axis=0)
+    kw = {"pre_period": truth["pre_period"], "post_period": truth["post_period"]}
+    fixed = estimate_impact(y, controls, baseline=truth["baseline"], **kw)
+    auto = estimate_impact(y, controls, baseline="auto", **kw)
+    assert fixed.verdict == "partially_recovered"
+    assert auto.verdict == "recovered", auto.verdict_reason
+    assert isinstance(auto.baseline, tuple) and auto.baseline[1] < truth["baseline"] - 3
+
+
+def test_auto_baseline_needs_history():
+    y, controls, truth = issue_scenario("recovered", n=90, issue_at=30, fix_at=60, seed=4)
+    with pytest.raises(InputError, match="needs at least 8 points before the pre-period"):
+        estimate_impact(
+            y, controls, pre_period=(y.index[3], y.index[59]), post_period=truth["post_period"], baseline="auto"
+        )

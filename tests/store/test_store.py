@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -98,3 +100,21 @@ def test_url_resolution(monkeypatch):
     monkeypatch.setenv("ECORADAR_DB", "postgresql+psycopg://u@h/d")
     assert resolve_url() == "postgresql+psycopg://u@h/d"
     assert resolve_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def _open_and_close(url: str) -> None:
+    open_store(url).close()
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(store_url):  # noqa: F811
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_open_and_close, args=(store_url,)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    s = open_store(store_url)
+    with s.engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == head_revision()
+    s.close()

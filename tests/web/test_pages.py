@@ -59,6 +59,7 @@ def test_every_page_renders_for_a_signed_in_viewer(web_server, web_tokens, web_s
         assert overview.status_code == 200
         for needle in (
             "Health by category",
+            "Process health",
             'data-plot="plot-formats"',
             'data-plot="plot-lorenz"',
             'data-plot="plot-top1"',

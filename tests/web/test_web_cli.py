@@ -9,12 +9,16 @@ import sys
 import time
 
 import httpx
+import pytest
 from webtests import free_port
 
 from conftest import run_cli
+from ecoradar.errors import InputError
 from ecoradar.store import User, open_store
+from ecoradar.web.cli import settings_from
 
 
+@pytest.mark.slow
 def test_users_add_prints_the_token_last_and_stores_only_its_hash(tmp_path):
     url = f"sqlite:///{tmp_path / 'eco.db'}"
     result = run_cli("users", "add", "alice", "--role", "analyst", "--db", url)
@@ -33,6 +37,7 @@ def test_users_add_prints_the_token_last_and_stores_only_its_hash(tmp_path):
     assert again.stderr.strip() == "error: unknown role 'root'; allowed: admin, analyst, viewer"
 
 
+@pytest.mark.slow
 def test_serve_no_auth_warns_and_serves(tmp_path):
     port = free_port()
     env = {**os.environ, "COLUMNS": "200"}
@@ -69,10 +74,11 @@ def test_serve_no_auth_warns_and_serves(tmp_path):
     assert "WARNING: --no-auth" in err
 
 
+@pytest.mark.slow
 def test_serve_with_a_bad_store_or_data_folder_is_one_clear_error(tmp_path):
-    missing = run_cli("serve", "--data", str(tmp_path / "nope"), "--db", f"sqlite:///{tmp_path / 'eco.db'}")
-    assert missing.exit_code == 2
-    assert missing.stderr.strip() == f"error: data_dir: Value error, data folder '{tmp_path / 'nope'}' does not exist"
+    with pytest.raises(InputError) as err:  # what `serve --data` turns into its one-line error
+        settings_from(data_dir=tmp_path / "nope")
+    assert str(err.value) == f"data folder '{tmp_path / 'nope'}' does not exist"
     unreachable = run_cli("serve", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/x")
     assert unreachable.exit_code == 2
     assert unreachable.stderr.startswith("error: cannot open the store at postgresql+psycopg://nobody@127.0.0.1:1/x")

@@ -177,6 +177,19 @@ def scale_floor(level: np.ndarray, rel: float = 0.01, absolute: float = 1e-9) ->
     return np.maximum(np.abs(np.nan_to_num(level)) * rel, absolute)
 
 
+def binomial_floor(rates: np.ndarray, denominators: np.ndarray | None) -> np.ndarray | float:
+    """Sampling sd of a proportion at its typical level and trials: no rate is known more precisely than that.
+
+    0 when there are no denominators (the metric is not a proportion).
+    """
+    if denominators is None:
+        return 0.0
+    trials = nanmedian(np.where(np.asarray(denominators) > 0, denominators, np.nan), axis=1)
+    trials = np.where(np.isfinite(trials) & (trials > 0), trials, 1.0)
+    p = np.clip(np.nan_to_num(nanmedian(rates, axis=1)), 0.5 / trials, 1 - 0.5 / trials)
+    return np.sqrt(p * (1 - p) / trials)
+
+
 def finish(
     z: np.ndarray,
     expected: np.ndarray,

@@ -25,8 +25,13 @@ log = logging.getLogger(__name__)
 DEFAULT_DETECTORS: tuple[str, ...] = ("seasonal", "level_shift", "trend")
 #: A slice-day fires when its q-value (BH across every slice tested that day) is at most this.
 DEFAULT_ALPHA = 1e-3
+#: Smallest share of the platform's metric a reported change must amount to.
+DEFAULT_MIN_IMPACT = 0.002
 #: A fired child whose own deviation accounts for at least this share of its fired parent's replaces the parent
 EXPLAIN_SHARE = 2 / 3
+
+#: Dimensions whose values come and go with rollouts (a count in such a slice rises and falls with adoption).
+ROLLOUT_DIMS = ("app_version", "model_version")
 
 _CUBE_COLUMNS = ("metric", "date", *DIMENSIONS, "numerator", "denominator", "value")
 
@@ -52,6 +57,7 @@ def detect_cube(
     events: pd.DataFrame | None = None,
     history_days: int = 56,
     alpha: float = DEFAULT_ALPHA,
+    min_impact: float = DEFAULT_MIN_IMPACT,
 ) -> DetectionResult:
     """Find anomalies on the days date_from..date_to of every slice of every metric in `metrics`.
 
@@ -63,6 +69,8 @@ def detect_cube(
         events: the events table; rows of kind 'holiday' are left out of baselines and not judged.
         history_days: days before each judged day that form its baseline.
         alpha: BH level across all slice-days tested on one day.
+        min_impact: a significant change that amounts to less than this share of the whole platform's metric
+            (see `_impact`) is not reported (counted as skipped "immaterial"): small slices drift all the time.
 
     Returns:
         DetectionResult with anomalies ranked by q-value, then score.
@@ -96,6 +104,10 @@ def detect_cube(
         return DetectionResult([], dict(skipped), _schema(dims).empty_table(), sum(tested.values()))
     found["q_value"] = bh_qvalues(found["p_adj"].to_numpy(), found["date"].to_numpy(), n_tests=tested)
     found = found.loc[found["q_value"] <= alpha]
+    immaterial = found["impact"].to_numpy(dtype=float) < min_impact  # NaN (no root slice) is kept
+    if immaterial.any():
+        skipped["immaterial"] += int(immaterial.sum())
+        found = found.loc[~immaterial]
     found = prune_hierarchy(found, dims, metrics)
     found = found.sort_values(["q_value", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)
     return DetectionResult(_records(found, dims), dict(skipped), _to_table(found, dims), sum(tested.values()))
@@ -154,6 +166,16 @@ def _detect_metric(
     proportion = metric.is_ratio and has_den and np.nanmin(value, initial=0) >= 0 and np.nanmax(value, initial=0) <= 1
     names = (("ratio",) if proportion else ()) + DEFAULT_DETECTORS[(1 if proportion else 0) :]
     detectors: list[Detector] = [get_detector(n)() for n in names]
+    # counts in app/model version slices follow adoption curves (rollouts), not issues: only rates are judged there
+    root = np.flatnonzero(slice_keys.isna().all(axis=1).to_numpy())
+    if not len(root):
+        root_total = np.full(n_days, np.nan)
+    elif metric.is_additive or metric.is_ratio or not has_den:
+        root_total = _size(value[root[0]], den[root[0]] if has_den else None)
+    else:
+        root_total = den[root[0]]
+    in_rollout = slice_keys[[d for d in ROLLOUT_DIMS if d in dims]].notna().any(axis=1).to_numpy()
+    rollout = in_rollout & (not metric.is_ratio)
 
     parts = []
     first_day = (pd.Timestamp(date_from) - days[0]).days
@@ -164,10 +186,11 @@ def _detect_metric(
         reasons[np.isnan(observed)] = "missing"
         reasons[bad[:, t]] = "negative_count"
         reasons[(reasons == "") & small[:, t]] = "below_min_denominator"
+        reasons[(reasons == "") & rollout] = "rollout_slice"
         if holidays[t]:
             reasons[reasons == ""] = "holiday"
         results: list[Scores] = []
-        d_pair = (den[:, hist], den[:, new]) if has_den else None
+        d_pair = (den[:, hist], den[:, new]) if proportion else None
         with quiet_nan():
             for det in detectors:
                 mask = (holidays[hist], None)
@@ -179,8 +202,32 @@ def _detect_metric(
         tested[days[t].date()] += int(judged.sum())
         if not judged.any():
             continue
-        parts.append(_combine_day(results, names, judged, observed, den[:, t], slice_keys, days[t], metric, alpha))
+        part = _combine_day(results, names, judged, observed, den[:, t], slice_keys, days[t], metric, alpha)
+        part["impact"] = _impact(part, has_den, metric, root_total[t])
+        parts.append(part)
     return pd.concat(parts, ignore_index=True) if parts else _empty(dims)
+
+
+def _size(value: np.ndarray, den: np.ndarray | None) -> np.ndarray:
+    """What a slice's value is made of: its numerator (value x denominator) or, for counts, the value."""
+    return np.abs(value * den) if den is not None else np.abs(value)
+
+
+def _impact(part: pd.DataFrame, has_den: bool, metric: Metric, root_total: float) -> np.ndarray:
+    """Share of the whole platform's metric the deviation amounts to (how much it matters), NaN if unknown.
+
+    Counts and sums: |observed - expected| / root value; ratios: the extra or missing numerator over the root
+    numerator; other kinds: relative deviation times the slice's share of the root denominator.
+    """
+    dev = (part["observed"] - part["expected"]).to_numpy(dtype=float)
+    den = part["denominator"].to_numpy(dtype=float) if has_den else None
+    with np.errstate(all="ignore"):
+        if metric.is_additive or metric.is_ratio:
+            return np.abs(_size(dev, den)) / root_total
+        if den is not None:
+            exp = part["expected"].to_numpy(dtype=float)
+            return np.abs(dev / exp) * den / root_total
+    return np.full(len(part), np.nan)
 
 
 def _combine_day(

@@ -7,7 +7,18 @@ from typing import Self
 import numpy as np
 from scipy import stats
 
-from ecoradar.detect.base import LEVEL_SHIFT, Detector, Scores, apply_mask, as_panel, nanmedian, p_to_score, scale_floor
+from ecoradar.detect.base import (
+    LEVEL_SHIFT,
+    Detector,
+    Scores,
+    apply_mask,
+    as_panel,
+    binomial_floor,
+    nanmedian,
+    p_to_score,
+    robust_scale,
+    scale_floor,
+)
 from ecoradar.detect.seasonal import diff_scale, phase_of, robust_slope, weekly_offsets
 
 
@@ -59,7 +70,8 @@ class LevelShift(Detector):
         self.deseason_ = panel - self.offsets_[:, phase_of(0, self.n_time_, self.period)]
         with np.errstate(all="ignore"):
             level = nanmedian(self.deseason_, axis=1)
-        self.scale_ = np.maximum(diff_scale(self.deseason_), scale_floor(level, self.min_rel_scale))
+        floor = np.maximum(scale_floor(level, self.min_rel_scale), binomial_floor(panel, denominators))
+        self.scale_ = np.maximum(diff_scale(self.deseason_), floor)
         self.valid_ = np.isfinite(panel).sum(axis=1) >= max(self.min_history, self.before // 2 + self.max_after)
         return self
 
@@ -84,7 +96,10 @@ class LevelShift(Detector):
         base = nanmedian(refs, axis=2)[:, inv.reshape(split.shape)]  # [n_series, n_new, n_afters]
         slope = robust_slope(refs, self.scale_)[:, inv.reshape(split.shape)]
         n_before = np.isfinite(refs).sum(axis=2)[:, inv.reshape(split.shape)]
-        scale = self.scale_[:, None, None] * np.sqrt(1.0 + np.pi / 2.0 / np.maximum(n_before, 1))
+        # noise: day-to-day sd, or the before-window's own spread when the level wanders more than that
+        spread = robust_scale(refs, axis=2)[:, inv.reshape(split.shape)]
+        noise = np.maximum(self.scale_[:, None, None], spread)
+        scale = noise * np.sqrt(1.0 + np.pi / 2.0 / np.maximum(n_before, 1))
         run_idx = split[:, :, None] + np.arange(self.max_after)[None, None, :]  # [n_new, n_afters, max_after]
         in_run = run_idx < ends[:, None, None]
         run = series[:, np.minimum(run_idx, series.shape[1] - 1)]  # [n_series, n_new, n_afters, max_after]

@@ -16,6 +16,7 @@ from ecoradar.detect.base import (
     as_panel,
     finish,
     nanmedian,
+    robust_scale,
     scale_floor,
 )
 
@@ -116,7 +117,10 @@ class SeasonalBaseline(Detector):
         # the level of the last days, carried forward along a steady (robust) slope so growth is not an anomaly
         with np.errstate(all="ignore"):
             self.level_ = nanmedian(deseason[:, -self.level_window :], axis=1)
+        # noise: day-to-day sd, or the spread of recent days around their level when the level wanders more
+        recent = deseason[:, -2 * self.level_window :]
         noise = np.maximum(diff_scale(deseason), scale_floor(self.level_, self.min_rel_scale))
+        noise = np.maximum(noise, robust_scale(recent - nanmedian(recent, axis=1, keepdims=True), axis=1))
         self.slope_ = robust_slope(deseason[:, -2 * self.level_window :], noise)
         n_level = np.isfinite(deseason[:, -self.level_window :]).sum(axis=1)
         # estimated level and weekday offsets widen the band: var(median) ~ pi/2 * sd^2 / n

@@ -7,7 +7,17 @@ from typing import Self
 import numpy as np
 from scipy import stats
 
-from ecoradar.detect.base import TREND, Detector, Scores, apply_mask, as_panel, nanmedian, p_to_score, scale_floor
+from ecoradar.detect.base import (
+    TREND,
+    Detector,
+    Scores,
+    apply_mask,
+    as_panel,
+    binomial_floor,
+    nanmedian,
+    p_to_score,
+    scale_floor,
+)
 from ecoradar.detect.seasonal import diff_scale, phase_of, robust_slope, weekly_offsets
 
 
@@ -83,7 +93,7 @@ class Trend(Detector):
         self.n_time_ = panel.shape[1]
         self.offsets_ = weekly_offsets(panel, self.period)
         self.deseason_ = panel - self.offsets_[:, phase_of(0, self.n_time_, self.period)]
-        self.scale_ = diff_scale(self.deseason_)
+        self.scale_ = np.maximum(diff_scale(self.deseason_), binomial_floor(panel, denominators))
         self.valid_ = np.isfinite(panel[:, -self.window :]).sum(axis=1) >= min(self.min_history, self.window)
         return self
 

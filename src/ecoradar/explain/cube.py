@@ -21,6 +21,10 @@ from ecoradar.metrics.model import Metric
 #: Score of "the whole scope moved": a narrower answer must explain its share of the change with at least this
 #: much less cover (see _concentration) to be preferred.
 WHOLE_SCORE = 0.1
+#: A set of elements competes only when its evidence (its best element's net gain) is at least this share of the
+#: strongest set's:
+#: a table that found a sliver of noise may look concentrated, but it explains little.
+EVIDENCE_SHARE = 0.25
 #: Fewest baseline days a slice needs before its expected value means anything.
 MIN_BASELINE_DAYS = 2
 
@@ -153,7 +157,7 @@ def explain(
     free = [d for d in dims if d not in scope]
     tables = list(itertools.combinations(free, 2)) if not scope and len(free) > 1 else [(d,) for d in free]
     loc = localizer or Ripple()
-    answers: list[tuple[float, list[RootCause]]] = []
+    answers: list[tuple[float, float, list[RootCause]]] = []  # (concentration, evidence, root causes)
     for keys in tables:
         keys = list(keys)
         extra = [d for d in free if d not in keys]
@@ -172,7 +176,7 @@ def explain(
         gain, whole = sum(g for _, g in found), loc.whole(lc)
         if whole >= gain and whole > 0:
             obs, exp = float(lc.real.sum()), float(lc.predict.sum())
-            answers.append((WHOLE_SCORE, [RootCause(scope=dict(scope), contribution=1.0, observed=obs, expected=exp)]))
+            answers.append((WHOLE_SCORE, whole, [RootCause(dict(scope), 1.0, obs, exp)]))
         elif gain > 0:
             elements = [el for el, _ in found]
             # shares of an entity sum to one in every slice: their changes cancel, so they are weighed unsigned
@@ -184,10 +188,17 @@ def explain(
                 RootCause({**scope, **rc.scope}, rc.contribution * scale, rc.observed, rc.expected)
                 for rc in root_causes(lc, elements, by_share=False)  # strongest evidence first
             ]
-            answers.append((_concentration(lc, elements, unsigned=metric.kind == "share"), causes))
-    best = max(answers, default=(0.0, []), key=lambda a: a[0])
+            top = max(g for _, g in found)  # evidence: the strongest single element, not a pile of weak ones
+            answers.append((_concentration(lc, elements, loc.noise(lc)[1]), top, causes))
+    # among the answers with real evidence (a good share of the strongest table's gain), the most concentrated
+    strongest = max((a[1] for a in answers if a[0] != WHOLE_SCORE), default=0.0)
+    best = max(
+        (a for a in answers if a[0] == WHOLE_SCORE or a[1] >= EVIDENCE_SHARE * strongest),
+        default=(0.0, 0.0, []),
+        key=lambda a: a[0],
+    )
     splits = _mix_rate(children, free, window, base_dates) if metric.is_ratio else []
-    causes = best[1]
+    causes = best[2]
     if splits and splits[0][0].label == "mix_shift":
         causes = _moved_traffic(*splits[0], scope)
     related = []
@@ -212,6 +223,9 @@ def _mix_rate(
         if seg.empty or seg["denominator_b"].sum() <= 0 or seg["denominator_a"].sum() <= 0:
             continue
         seg.columns = ["num_before", "den_before", "num_after", "den_after"]
+        rates = pd.concat([seg["num_before"] / seg["den_before"], seg["num_after"] / seg["den_after"]]).dropna()
+        if rates.isin([0.0, 1.0]).all():
+            continue  # the dimension defines the numerator (creator_age for a new-creator share): all mix, no news
         out.append((mix_rate_split(seg, d), seg))
     return sorted(out, key=lambda x: -abs(x[0].mix_effect))
 
@@ -236,20 +250,19 @@ def _moved_traffic(split: MixRateSplit, seg: pd.DataFrame, scope: dict[str, str]
     ]
 
 
-def _concentration(lc: LeafCube, elements: list, unsigned: bool = False) -> float:
-    """Share of the change the elements explain minus the share of the expected value they cover.
+def _concentration(lc: LeafCube, elements: list, sd: np.ndarray) -> float:
+    """Share of the table's change beyond noise that the elements hold, minus the share of expected value they cover.
 
     A table blind to the dimension that moved sees the change smeared over all its leaves, so it needs broad
-    elements (high cover) to explain it; the table that sees the cause explains as much with a narrow slice.
-    `unsigned` measures the change as the sum of absolute leaf changes (for shares, whose changes cancel).
+    elements (high cover) to explain it, and what it finds holds little of its leaves' change; the table that
+    sees the cause explains most of it with a narrow slice. Each leaf's change counts unsigned and beyond its
+    noise (`sd`), so neither cancelling changes (shares) nor many noisy leaves decide.
     """
     union = np.zeros(lc.n, dtype=bool)
     for el in elements:
         union |= lc.mask(el)
-    diff = lc.real - lc.predict
-    if unsigned:
-        diff = np.abs(diff)
-    change, size = float(diff.sum()), float(np.abs(lc.predict).sum())
-    if not change or not size:
+    excess = np.maximum(np.abs(lc.real - lc.predict) - sd, 0.0)
+    size = float(np.abs(lc.predict).sum())
+    if not excess.sum() or not size:
         return 0.0
-    return float(diff[union].sum()) / change - float(np.abs(lc.predict[union]).sum()) / size
+    return float(excess[union].sum() / excess.sum()) - float(np.abs(lc.predict[union]).sum()) / size

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -17,7 +19,7 @@ from ecoradar.impact.records import (
     Verdict,
 )
 
-Baseline = float | tuple[float, float] | None
+Baseline = float | tuple[float, float] | Literal["auto"] | None
 
 
 def _label(value) -> str:
@@ -77,8 +79,21 @@ def _window(index: pd.Index, pre_period: tuple, post_period: tuple) -> tuple[np.
     return pre, post
 
 
-def _prepare(y: pd.Series, controls: pd.DataFrame | None, pre_period, post_period, min_pre: int):
-    """Validate and align inputs; return (y array, control array or None, control names, n_pre, labels, warnings)."""
+class _Data(NamedTuple):
+    """Validated arrays over [history] + pre + post rows."""
+
+    y: np.ndarray
+    X: np.ndarray | None
+    names: list[str]
+    n_hist: int
+    """Rows before the pre-period (only with history=True; else 0)."""
+    n_pre: int
+    labels: list[str]
+    warnings: list[str]
+
+
+def _prepare(y: pd.Series, controls, pre_period, post_period, min_pre: int, *, history: bool = False) -> _Data:
+    """Validate and align inputs; with history, also keep every row before the pre-period (the pre-issue window)."""
     if not isinstance(y, pd.Series):
         raise InputError(f"y must be a pandas Series, got {type(y).__name__}")
     if len(y) == 0:
@@ -96,7 +111,8 @@ def _prepare(y: pd.Series, controls: pd.DataFrame | None, pre_period, post_perio
     if yf.iloc[post].isna().any():
         missing = _label(yf.index[post][yf.iloc[post].isna().to_numpy()][0])
         raise InputError(f"target has missing values in the post-period (first at {missing})")
-    rows = np.concatenate([pre, post])
+    hist = np.arange(pre[0]) if history else np.arange(0)
+    rows = np.concatenate([hist, pre, post])
     X, names = None, []
     if controls is not None and controls.shape[1]:
         cx = _numeric(controls, "control").reindex(yf.index).iloc[rows]
@@ -105,7 +121,7 @@ def _prepare(y: pd.Series, controls: pd.DataFrame | None, pre_period, post_perio
             values = cx[col].to_numpy()
             if np.isnan(values).any():
                 warnings.append(f"control {col!r} dropped: missing values in the window")
-            elif np.nanstd(values[: len(pre)]) == 0:
+            elif np.nanstd(values[len(hist) : len(hist) + len(pre)]) == 0:
                 warnings.append(f"control {col!r} dropped: constant in the pre-period")
             else:
                 usable.append(col)
@@ -118,7 +134,7 @@ def _prepare(y: pd.Series, controls: pd.DataFrame | None, pre_period, post_perio
         names = [str(c) for c in usable]
         X = cx[usable].to_numpy()
     labels = [_label(v) for v in yf.index[rows]]
-    return yf.iloc[rows].to_numpy(), X, names, len(pre), labels, warnings
+    return _Data(yf.iloc[rows].to_numpy(), X, names, len(hist), len(pre), labels, warnings)
 
 
 def _summarise(y: np.ndarray, cf: Counterfactual, n_pre: int, alpha: float) -> dict:
@@ -271,7 +287,9 @@ def estimate_impact(
         post_period (tuple): (start, end) index labels, inclusive, of the evaluated window.
         estimator (str): registered estimator ("bsts" or "did").
         good_direction (str): "up" or "down": which way is better for this metric.
-        baseline (float | tuple | None): pre-issue level or (low, high) band, for the recovered/partial split.
+        baseline (float | tuple | str | None): pre-issue level, (low, high) band, or "auto": fit the same model on
+            every row before pre_period (the pre-issue window) and use its forecast band for the post-fix level,
+            which follows platform-wide drift that a fixed level cannot. Decides recovered vs partially_recovered.
         alpha (float): 1 - interval level.
         placebo (int): number of placebo fix dates in the pre-period (0 for none).
         estimator_options (dict | None): tunables of the estimator, e.g. {"nseasons": 7}.
@@ -285,24 +303,36 @@ def estimate_impact(
     if not 0 < alpha < 1:
         raise InputError(f"alpha must be in (0, 1), got {alpha}")
     est = get_estimator(estimator, **(estimator_options or {}))
-    yv, X, names, n_pre, labels, warnings = _prepare(y, controls, pre_period, post_period, est.min_pre)
+    d = _prepare(y, controls, pre_period, post_period, est.min_pre, history=baseline == "auto")
+    yv, X, names, n_pre, labels, warnings = d.y[d.n_hist :], d.X, d.names, d.n_pre, d.labels[d.n_hist :], d.warnings
+    X_all, X = X, None if X is None else X[d.n_hist :]
     cf = est.counterfactual(yv, X, n_pre)
     stats = _summarise(yv, cf, n_pre, alpha) | {"alpha": alpha}
     post_y = yv[n_pre:]
-    post_level = float(post_y[len(post_y) // 2 :].mean())
+    tail = len(post_y) - len(post_y) // 2  # the post-fix level: the last half of the post-period
+    post_level = float(post_y[-tail:].mean())
+    if baseline == "auto":
+        if d.n_hist < est.min_pre:
+            raise InputError(
+                f"baseline='auto' needs at least {est.min_pre} points before the pre-period (the pre-issue window); "
+                f"got {d.n_hist}"
+            )
+        # where the series would be now had the issue never happened: fit on the pre-issue rows only
+        no_issue = est.counterfactual(d.y, X_all, d.n_hist).draws[:, -tail:].mean(axis=1)
+        baseline = tuple(float(v) for v in np.quantile(no_issue, (alpha / 2, 1 - alpha / 2)))
     word, reason, share = verdict(
         stats, post_level=post_level, noise_sd=cf.noise_sd, good_direction=good_direction, baseline=baseline
     )
     did = None
     if estimator != "did":
-        d = _summarise(yv, get_estimator("did").counterfactual(yv, X, n_pre), n_pre, alpha)
-        did = DiDEstimate(d["average_effect"], d["lower"], d["upper"], d["p_value"])
+        dd = _summarise(yv, get_estimator("did").counterfactual(yv, X, n_pre), n_pre, alpha)
+        did = DiDEstimate(dd["average_effect"], dd["lower"], dd["upper"], dd["p_value"])
     placebo_summary = None
     if placebo:
         cx = None if X is None else pd.DataFrame(X[:n_pre], columns=names)
         placebo_summary = placebo_check(
-            pd.Series(yv[:n_pre]),
-            cx,
+            pd.Series(yv[:n_pre], index=labels[:n_pre]),
+            None if cx is None else cx.set_axis(labels[:n_pre]),
             n=placebo,
             post_length=len(post_y),
             estimator=estimator,

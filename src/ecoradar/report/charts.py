@@ -105,8 +105,8 @@ def issue_figure(
 
     Args:
         series (pd.DataFrame): columns date, value (one row per day).
-        anomalies (pd.DataFrame | None): columns date, observed and optionally expected/lower/upper as stored by
-            detection; where given they override the rolling band on their days.
+        anomalies (pd.DataFrame | None): columns date (datetime.date), observed and optionally expected / lower /
+            upper as stored by detection; where given they override the rolling band on their days.
         start: the day the change began; from then on the band stays at its value just before.
     """
     s = series.sort_values("date").reset_index(drop=True)
@@ -116,11 +116,14 @@ def issue_figure(
         before = band[~after].dropna()
         if len(before):
             band.loc[after, :] = before.iloc[-1].to_numpy()
-    if anomalies is not None and len(anomalies) and {"lower", "upper", "expected"} <= set(anomalies.columns):
+    if anomalies is not None and len(anomalies):  # what detection expected on its days beats the rolling guess
         stored = anomalies.drop_duplicates("date").set_index("date")
-        idx = s["date"].map(lambda d: d in stored.index)
+        days = pd.to_datetime(s["date"]).dt.date
+        idx = days.isin(set(stored.index))
         for col in ("expected", "lower", "upper"):
-            band.loc[idx, col] = s.loc[idx, "date"].map(stored[col]).astype(float)
+            if col in stored.columns:
+                values = days[idx].map(stored[col]).astype(float)
+                band.loc[idx & values.reindex(band.index).notna(), col] = values.dropna()
     x = pd.to_datetime(s["date"]).dt.strftime("%Y-%m-%d").tolist()
 
     def line(y) -> list:
@@ -235,3 +238,10 @@ def fmt_pct(value) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
         return "–"
     return f"{value:+.1%}"
+
+
+def fmt_share(value) -> str:
+    """A share (0..1) as a whole percentage; '–' for missing, NaN or anything that is not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        return "–"
+    return f"{value:.0%}"

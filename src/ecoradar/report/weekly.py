@@ -31,7 +31,7 @@ _TEMPLATES = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_TEMPLATES.filters.update(pct=charts.fmt_pct, num=charts.fmt_num)
+_TEMPLATES.filters.update(pct=charts.fmt_pct, num=charts.fmt_num, share=charts.fmt_share)
 _TEMPLATES.globals.update(sparkline=charts.sparkline_svg, format_scope=format_scope)
 
 

@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"Simulated {days} days from {first} ({scale}, seed {seed}) in {result.seconds:.1f} s")
         table.add_column("table")
         table.add_column("rows", justify="right")
-        table.add_column("where")
+        table.add_column("where", overflow="fold")
         for name, n in result.rows.items():
             table.add_row(name, f"{n:,}", str(result.paths[name]))
         table.add_row("truth", f"{len(result.truth)} issues", str(result.paths["truth"]))
@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         if result.truth:
             issues = Table(title="Injected issues (truth.json)")
             for col in ("id", "metric", "scope", "start", "end", "magnitude"):
-                issues.add_column(col)
+                issues.add_column(col, overflow="fold")
             for t in result.truth:
                 scope = ",".join(f"{k}={v}" for k, v in t["scope"].items()) or "(platform)"
                 issues.add_row(t["id"], t["metric_hint"], scope, t["start"], t["end"] or "-", f"{t['magnitude']:+g}")

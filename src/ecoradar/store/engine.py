@@ -12,9 +12,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ecoradar.errors import InputError
@@ -22,6 +22,7 @@ from ecoradar.errors import InputError
 #: Where the store lives when neither --db nor $ECORADAR_DB says otherwise (relative to the working folder).
 DEFAULT_URL = "sqlite:///ecoradar.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_LOCK_KEY = 0x45434F  # PostgreSQL advisory lock held while migrating ("ECO")
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -67,6 +68,8 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the store's schema to `revision` (no-op when it is there already)."""
     script = ScriptDirectory.from_config(_alembic_config())
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # two processes opening a new store at once migrate one after the other
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         current = MigrationContext.configure(conn).get_current_revision()
         known = {rev.revision for rev in script.walk_revisions()}
         if current is not None and current not in known:
@@ -122,7 +125,10 @@ def open_store(url: str | None = None, *, revision: str = "head") -> Store:
     engine = _engine(url)
     shown = engine.url.render_as_string(hide_password=True)
     try:
-        migrate(engine, revision)
+        try:
+            migrate(engine, revision)
+        except DatabaseError:  # another process created the same new store at the same moment: its schema stands
+            migrate(engine, revision)
     except OperationalError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]

@@ -27,7 +27,8 @@ def settings_from(**kwargs) -> Settings:
         return Settings(**kwargs)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise InputError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        cause = first.get("ctx", {}).get("error")  # our validators' own one-line message, when they raised
+        raise InputError(str(cause) if cause else f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
 def register(app: typer.Typer) -> None:

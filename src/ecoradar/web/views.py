@@ -15,6 +15,7 @@ from ecoradar.issues.lifecycle import OPEN
 from ecoradar.metrics.loader import Catalog
 from ecoradar.report import charts
 from ecoradar.report.ecosystem import Cube, category_health, creator_concentration, format_scope, format_shares
+from ecoradar.report.process import process_health
 from ecoradar.store import Issue
 
 
@@ -70,11 +71,13 @@ def overview(session: Session, cube: Cube | None, catalog: Catalog, *, days: int
         since = span[1] - dt.timedelta(days=days - 1)
         series = cube.series(list(catalog), {}, since, span[1])
         figures.update(ecosystem_figures(cube, span[1], days))
+    since = span[1] - dt.timedelta(days=27) if span else None
     return {
         "health": category_health(catalog, series, counts),
         "figures": figures,
         "span": span,
         "totals": totals,
+        "process": process_health(session, date_from=since, date_to=span[1] if span else None),
     }
 
 

@@ -66,8 +66,8 @@ class Ripple(Localizer):
             widen_z (float): a found element is replaced by a parent when the parent's other leaves moved the same
                 way by at least this z-score (the change was wider than the slice that moved most).
             widen_share (float): ... and by at least this share of the element's own log factor.
-            tail_guard (bool): an element must gain more than the worst element of its cuboid that moved against
-                the change (noise's own reach there, as RiskLoc's cut-off reads it).
+            tail_guard (bool): an element that owes most of its loss to one leaf must gain more than the worst leaf
+                that moved against the change (noise's own reach, as RiskLoc's cut-off reads it).
             min_shift (float): an element's own factor must move its leaves by this many typical relative leaf
                 noises (so slices whose sum drifts with correlated forecast error are not root causes).
         """
@@ -90,13 +90,14 @@ class Ripple(Localizer):
         if not live.any():
             return live, np.ones_like(f), 0.0
         if cube.noise is not None:
-            sd = np.maximum(cube.noise, 1e-9)
-            return live, sd, float(np.median(sd[live] / np.maximum(np.abs(f[live]), 1e-9)))
-        sd = np.ones_like(f)  # leaves without data never enter a loss
-        sd[live] = noise_scale(v[live], f[live])
-        big = live & (np.abs(f) >= np.median(np.abs(f[live])))
-        rel_noise = float(np.median(sd[big] / np.abs(f[big]))) if big.any() and (np.abs(f[big]) > 0).all() else 0.0
-        if cube.counts:
+            positive = cube.noise[live & (cube.noise > 0)]
+            sd = np.maximum(cube.noise, np.quantile(positive, 0.1) if positive.size else 1e-9)
+        else:
+            sd = np.ones_like(f)  # leaves without data never enter a loss
+            sd[live] = noise_scale(v[live], f[live])
+        big = live & (np.abs(f) >= np.median(np.abs(f[live]))) & (f != 0)
+        rel_noise = float(np.median(sd[big] / np.abs(f[big]))) if big.any() else 0.0
+        if cube.counts and cube.noise is None:
             sd = np.sqrt(sd**2 + np.maximum(np.abs(f), 1.0))
         return live, sd, rel_noise
 
@@ -116,9 +117,10 @@ class Ripple(Localizer):
         v, f = cube.real, cube.predict
         live, sd, rel_noise = self.noise(cube)
         loss = huber((v - f) / sd)
-        # noise is rarely Gaussian in the tails: in every cuboid, the worst element that moved against the change
-        # shows how far noise alone reaches there, and an element must beat it to count as a cause
-        direction = np.sign((v - f)[live].sum())
+        # noise is rarely Gaussian in the tails: the worst leaf that moved against the change shows how far noise
+        # alone reaches, and an element that owes most of its loss to one leaf must beat it to count as a cause
+        against = live & (np.sign(v - f) == -np.sign((v - f)[live].sum()))
+        ceiling = float(loss[against].max()) if self.tail_guard and against.any() else 0.0
         groups = []
         for cb in cube.cuboids(self.max_depth):
             inv, k = cube.groups(cb)
@@ -126,9 +128,10 @@ class Ripple(Localizer):
             price = self.penalty + self.per_candidate * np.log(max((n_live > 0).sum(), 1))
             # per element, over its still unexplained leaves: observed, expected, and the loss it has now
             sums = np.vstack([np.bincount(inv, x * live, k) for x in (v, f, loss)])
-            against = np.sign(sums[0] - sums[1]) == -direction
-            if self.tail_guard and against.any():
-                price = max(price, float(sums[2][against].max()))
+            if ceiling > price:
+                top = np.zeros(k)
+                np.maximum.at(top, inv[live], loss[live])
+                price = np.where(top > 0.5 * sums[2], ceiling, price)
             groups.append((cb, inv, k, price, sums))
         chosen: list[tuple[Element, float]] = []
         while len(chosen) < self.max_elements and live.any():

@@ -22,7 +22,7 @@ from ecoradar.web.routes.issues import apply_change, load_issue
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 templates.env.globals.update(sparkline=charts.sparkline_svg, format_scope=format_scope, PRIORITIES=service.PRIORITIES)
-templates.env.filters.update(pct=charts.fmt_pct, num=charts.fmt_num)
+templates.env.filters.update(pct=charts.fmt_pct, num=charts.fmt_num, share=charts.fmt_share)
 
 
 def render(request: Request, name: str, user, status_code: int = 200, **context) -> HTMLResponse:
