@@ -52,20 +52,12 @@ def cli(*args: str) -> float:
     return time.perf_counter() - t0
 
 
-def run_world(folder: Path, *, seed: int, days: int, scale: str, warmup: int, issues: bool) -> dict:
-    """Simulate, run the first stretch and the next day; return the store's issues and timings."""
-    cli(
-        "simulate",
-        "--out",
-        folder,
-        "--days",
-        days,
-        "--scale",
-        scale,
-        "--seed",
-        seed,
-        *([] if issues else ["--no-issues"]),
-    )
+def run_world(folder: Path, *, seed: int, days: int, scale: str, warmup: int, issues: bool, reuse: bool) -> dict:
+    """Simulate (unless reusing a kept world), run the first stretch and the next day; return issues and timings."""
+    if not (reuse and (folder / "truth.json").exists()):
+        flags = [] if issues else ["--no-issues"]
+        cli("simulate", "--out", folder, "--days", days, "--scale", scale, "--seed", seed, *flags)
+    (folder / "ecoradar.db").unlink(missing_ok=True)
     available = data_days(folder)
     first, last = available[0] + dt.timedelta(days=warmup), available[-1]
     db = f"sqlite:///{folder / 'ecoradar.db'}"
@@ -130,6 +122,7 @@ def main() -> None:
     parser.add_argument("--scale", default="default", help="tiny | small | default | large")
     parser.add_argument("--warmup", type=int, default=28, help="days of history before the first judged day")
     parser.add_argument("--keep", type=Path, help="keep the worlds and stores in this folder")
+    parser.add_argument("--reuse", action="store_true", help="reuse worlds kept in --keep (their cube is computed)")
     args = parser.parse_args()
     console = Console()
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench_issues_"))
@@ -155,7 +148,15 @@ def main() -> None:
     for seed in (int(s) for s in args.seeds.split(",")):
         for world_name, injected in (("issues", True), ("no-issues", False)):
             folder = root / f"seed{seed}-{world_name}"
-            world = run_world(folder, seed=seed, days=args.days, scale=args.scale, warmup=args.warmup, issues=injected)
+            world = run_world(
+                folder,
+                seed=seed,
+                days=args.days,
+                scale=args.scale,
+                warmup=args.warmup,
+                issues=injected,
+                reuse=args.reuse,
+            )
             timing.add_row(
                 str(seed),
                 world_name,

@@ -64,7 +64,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="ecoradar-bench-spark-"))
     try:
         base = tmp / "base"
-        simulate(base, days=args.days, start=START, seed=7, scale="tiny")
+        simulate(base, days=args.days, start=START, seed=7, scale="tiny", issues=False)
         (spark, startup) = timed(lambda: start_session(threads=args.threads))
         print(f"Spark {spark.version} local[{args.threads}] session start-up: {startup:.1f} s (not counted below)")
         run = dict(dimensions=DIMS, depth=2, threads=args.threads, incremental=False)

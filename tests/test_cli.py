@@ -1,6 +1,6 @@
 """The top-level CLI: help on every command, one-line errors."""
 
-from conftest import run_cli
+from cli_runner import run_cli
 
 
 def test_help_lists_commands():

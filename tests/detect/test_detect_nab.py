@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SHARED
+from cli_runner import SHARED
 from ecoradar.detect import nab
 
 NAB = SHARED / "benchmarks" / "nab"

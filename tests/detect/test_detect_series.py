@@ -6,9 +6,11 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from conftest import run_cli
-from ecoradar.detect.series import detect_series
+from cli_runner import run_cli
+from ecoradar.detect.series import detect_series, read_series_csv
+from ecoradar.errors import InputError
 from ecoradar.simulate.series import spike
 
 
@@ -61,19 +63,18 @@ def test_cli_json(tmp_path):
     assert all(0 <= r["score"] <= 1 for r in rows)
 
 
-def test_cli_table_and_errors(tmp_path):
+def test_cli_errors_are_one_line(tmp_path):
     path = _csv(tmp_path, spike(60, at=50, size=20.0)[0])
-    res = run_cli("detect-series", "--csv", path, "--value-col", "v")
-    assert res.exit_code == 0 and "ALARM" in res.stdout
     bad = run_cli("detect-series", "--csv", path, "--value-col", "value")
     assert bad.exit_code == 2 and "column 'value' is not in s.csv; columns: ts, v" in bad.stderr
     assert "Traceback" not in bad.stderr
-    missing = run_cli("detect-series", "--csv", tmp_path / "nope.csv", "--value-col", "v")
-    assert missing.exit_code == 2 and "does not exist" in missing.stderr
-
-
-def test_detect_cli_without_cube_is_a_clear_error(tmp_path):
     res = run_cli("detect", "--data", tmp_path)
     assert res.exit_code == 2 and "no metric cube" in res.stderr and "Traceback" not in res.stderr
-    res = run_cli("detect", "--data", tmp_path, "--date", "2026-13-01")
-    assert res.exit_code == 2 and "is not a date" in res.stderr
+
+
+def test_csv_reading_errors(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        read_series_csv(tmp_path / "nope.csv", "v")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(InputError, match="cannot read"):
+        read_series_csv(tmp_path / "empty.csv", "v")

@@ -9,9 +9,12 @@ import pyarrow.parquet as pq
 import pytest
 from worlds import cube, leaf_table
 
-from conftest import run_cli
+from cli_runner import run_cli
 from ecoradar.metrics.cube import CUBE_SCHEMA
 from ecoradar.metrics.loader import load_catalog
+
+# each test starts a real `ecoradar` process, whose start-up imports every stage (seconds on an idle machine)
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from cli_runner import run_cli
 from ecoradar.errors import EcoradarError, InputError
 from ecoradar.impact import estimate_impact
 from ecoradar.impact.cli import load_csv, periods

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from typer.testing import CliRunner
 
-from conftest import run_cli
+from cli_runner import run_cli
 from ecoradar.cli import app
 from ecoradar.errors import InputError, NotFound
 from ecoradar.issues.daily import ingest_day

@@ -37,6 +37,11 @@ def test_exposure_sources_in_order():
     assert triage.exposure_of(with_denominator, {"photo_share": 1000.0}) == 0.25
     assert triage.exposure_of(anomaly({})) == 1.0
     assert triage.exposure_of(anomaly({"region": "JP", "os": "ios"})) == pytest.approx(1 / 16)
+    counts = catalog()["photo_share"].model_copy(update={"name": "views", "kind": "count", "entity": None})
+    views = anomaly({"region": "JP"}, metric="views", observed=150.0, expected=200.0)
+    assert triage.exposure_of(views, {"views": 1000.0}, counts) == 0.2  # a count's size is its value
+    entropy = counts.model_copy(update={"kind": "entropy"})
+    assert triage.exposure_of(views, {"views": 1000.0}, entropy) == pytest.approx(1 / 8)  # not a size: a guess
 
 
 def test_titles_read_like_sentences():

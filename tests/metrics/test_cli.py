@@ -10,8 +10,8 @@ import typer
 from metricdata import make_data
 from typer.testing import CliRunner
 
-from conftest import run_cli
-from ecoradar.errors import InputError
+from cli_runner import run_cli
+from ecoradar.errors import DataError, EcoradarError, InputError
 from ecoradar.metrics import cli as metrics_cli
 from ecoradar.metrics.console import run_sql
 
@@ -58,13 +58,7 @@ def test_compute_then_incremental(computed):
     assert again.exit_code == 0 and "0 days computed" in again.stdout and "2 days already up to date" in again.stdout
 
 
-def test_compute_bad_input(data, tmp_path):
-    bad_date = run_cli("metrics", "compute", "--data", data, "--from", "2026-13-01")
-    assert bad_date.exit_code == 2 and "--from '2026-13-01' is not a date" in bad_date.stderr
-    empty = run_cli("metrics", "compute", "--data", data, "--from", "2031-01-01", "--out", tmp_path / "c")
-    assert empty.exit_code == 2 and "empty date range" in empty.stderr
-    missing = run_cli("metrics", "compute", "--data", tmp_path / "nope")
-    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+def test_compute_bad_yaml_names_file_line_and_field(data, tmp_path):
     (tmp_path / "cat").mkdir()
     (tmp_path / "cat" / "bad.yaml").write_text(
         "- name: x\n  description: y\n  table: impressions\n  kind: count\n"
@@ -73,6 +67,27 @@ def test_compute_bad_input(data, tmp_path):
     bad_yaml = run_cli("metrics", "compute", "--data", data, "--catalog", tmp_path / "cat")
     assert bad_yaml.exit_code == 2
     assert "bad.yaml:7: metric 'x', field 'filter': unknown column 'nope'" in bad_yaml.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2026-13-01"], "--from '2026-13-01' is not a date"),
+        (["--from", "2031-01-01"], "empty date range: no data between 2031-01-01"),
+        (["--metric", "like_rat"], "did you mean 'like_rate'"),
+    ],
+)
+def test_compute_bad_input(data, tmp_path, args, message):
+    result = CliRunner().invoke(
+        runner_app(), ["metrics", "compute", "--data", str(data), "--out", str(tmp_path), *args]
+    )
+    assert isinstance(result.exception, EcoradarError) and result.exception.exit_code == 2
+    assert message in str(result.exception)
+
+
+def test_compute_missing_folder(tmp_path):
+    result = CliRunner().invoke(runner_app(), ["metrics", "compute", "--data", str(tmp_path / "nope")])
+    assert isinstance(result.exception, DataError) and "does not exist" in str(result.exception)
 
 
 def runner_app() -> typer.Typer:

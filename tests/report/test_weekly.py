@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import run_cli
+from cli_runner import run_cli
 from ecoradar.errors import InputError
 from ecoradar.issues import service
 from ecoradar.metrics.loader import load_catalog

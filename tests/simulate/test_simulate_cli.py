@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from conftest import run_cli
+from cli_runner import run_cli
 from ecoradar.errors import EcoradarError, InputError
 from ecoradar.simulate import Scenario, default_scenarios, load_scenarios, simulate
 

@@ -114,3 +114,26 @@ def test_spark_engine_reports_bad_folders(spark, tmp_path):
     pq.write_table(table, folder / "part-0.parquet")
     with pytest.raises(DataError, match="missing column 'watch_ms'"):
         SparkEngine(tmp_path / "data", session=spark)
+
+
+def test_daily_job_writes_the_day_and_its_anomalies(spark, tiny_world, tmp_path):
+    from ecoradar.detect.spark import daily_job
+
+    names = ["impressions", "like_rate", "removal_rate", "uploads_per_active_creator"]
+    day = dt.date(2026, 3, 5)
+    out = tmp_path / "out"
+    compute_cube(tiny_world, out=out / "cube", metrics=names, dimensions=["region", "format"])  # history, DuckDB
+    before = read_cube(out / "cube", date_from=day, date_to=day)
+    result = daily_job(spark, str(tiny_world), day=day, out=str(out), metrics=names, dimensions=["region", "format"])
+    after = read_cube(out / "cube", date_from=day, date_to=day)
+    m = _merged(before, after)
+    assert (m["_merge"] == "both").all() and len(m) == before.num_rows > 50
+    assert np.allclose(m["value_duck"].astype(float), m["value_spark"].astype(float), rtol=1e-9, equal_nan=True)
+    catalog = load_catalog()
+    events = pq.read_table(tiny_world / "events").to_pandas()
+    local = detect_cube(
+        read_cube(out / "cube"), {n: catalog.get(n) for n in names}, date_from=day, date_to=day, events=events
+    )
+    assert sorted(map(repr, result.anomalies)) == sorted(map(repr, local.anomalies))
+    written = pq.read_table(out / "anomalies" / f"date={day}" / "part-0.parquet")
+    assert written.num_rows == len(result.anomalies)

@@ -62,11 +62,13 @@ def test_store_from_an_older_version_migrates(store_url):  # noqa: F811
                 "'2026-02-10', '2026-02-10', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             )
         )
+        conn.execute(text("INSERT INTO issue_days (issue_id, date, observed) SELECT id, '2026-02-10', 0.5 FROM issues"))
     old.close()
     new = open_store(store_url)
     with new.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == head_revision()
         assert conn.execute(text("SELECT fingerprint, fingerprint_hint FROM issues")).all() == [("fp1", None)]
+        assert conn.execute(text("SELECT observed FROM issue_days")).scalars().all() == [0.5]  # nothing cascaded
     new.close()
 
 

@@ -186,3 +186,23 @@ def test_openapi_lists_every_resource(web_server):
     tags = {op["tags"][0] for path in spec["paths"].values() for op in path.values()}
     assert tags == {"metrics", "issues", "anomalies", "health", "sql", "users"}
     assert "issues-transition_issue" in {op["operationId"] for p in spec["paths"].values() for op in p.values()}
+
+
+def test_estimate_impact_of_a_fix(web_server, web_tokens, web_store):
+    issue_id = create_issue(web_store, start_date=SHIFT, first_seen=SHIFT)
+    with client_for(web_server, web_tokens["analyst"]) as c:
+        no_fix = c.post(f"/api/issues/{issue_id}/impact", json={"estimator": "did"})
+        assert no_fix.status_code == 400
+        r = c.post(f"/api/issues/{issue_id}/transition", json={"status": "mitigating", "fix_date": "2026-02-19"})
+        assert r.status_code == 200
+        r = c.post(f"/api/issues/{issue_id}/impact", json={"estimator": "did"})
+        assert r.status_code == 200, r.text
+        impact = r.json()["impact"]
+        # JP's report rate stays tripled after the "fix": the fix did nothing
+        assert impact["verdict"] in ("no_effect", "worse") and impact["fix_date"] == "2026-02-19"
+        assert {"region=US", "region=BR"} & set(impact["controls"])
+        assert r.json()["history"][-1]["kind"] == "impact"
+        assert c.get(f"/api/issues/{issue_id}/impact").json()["verdict"] == impact["verdict"]
+    with client_for(web_server, web_tokens["viewer"]) as c:
+        denied = c.post(f"/api/issues/{issue_id}/impact", json={})
+        assert denied.status_code == 403

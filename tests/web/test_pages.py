@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -177,3 +178,15 @@ def test_issue_page_draws_the_stored_impact(web_server, web_tokens, web_store):
         page = c.get(f"/issues/{issue_id}").text
         assert c.get(f"/api/issues/{issue_id}/impact").json()["verdict"] == result.verdict
     assert 'data-plot="plot-impact"' in page
+
+
+def test_estimate_impact_from_the_issue_page(web_server, web_tokens, web_store):
+    issue_id = create_issue(web_store, status="mitigating", fix_date=dt.date(2026, 2, 19))
+    with signed_in(web_server, web_tokens["analyst"]) as (c, csrf):
+        assert "Estimate the fix's impact" in c.get(f"/issues/{issue_id}").text
+        r = c.post(f"/issues/{issue_id}/impact", data={"csrf": csrf, "estimator": "did"})
+        assert r.status_code == 303 and r.headers["location"] == f"/issues/{issue_id}"
+        page = c.get(f"/issues/{issue_id}").text
+        bad = c.post(f"/issues/{issue_id}/impact", data={"csrf": csrf, "estimator": "magic"})
+    assert 'data-plot="plot-impact"' in page
+    assert "error=" in bad.headers["location"]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from webtests import free_port
 
-from conftest import run_cli
+from cli_runner import run_cli
 from ecoradar.errors import InputError
 from ecoradar.store import User, open_store
 from ecoradar.web.cli import settings_from

@@ -71,11 +71,12 @@ def make_world(out: Path, *, seed: int = 7, impressions_per_day: int = 1500) -> 
         pq.write_table(table, folder / "part-0.parquet")
         rows = []
 
-        def add(metric, scope, num, den, rows=rows):
+        def add(metric, scope, num, den, rows=rows, day=day):
             value = num / den if den else num
             rows.append(
                 {
                     "metric": metric,
+                    "date": day,
                     **{k: scope.get(k) for k in DIMENSIONS},
                     "numerator": float(num),
                     "denominator": None if den is None else float(den),
@@ -197,7 +198,7 @@ class LiveServer:
 
 # ------------------------------------------------------------------------------------------------ fixtures
 # Test modules import the *_fixture functions (pytest registers them under their `name`); no conftest.py here,
-# so `from conftest import run_cli` elsewhere keeps meaning tests/conftest.py.
+# so tests/conftest.py stays the only conftest above these modules.
 @pytest.fixture(scope="session", name="web_world")
 def world_fixture(tmp_path_factory) -> Path:
     """The seeded mini world (impressions + cube), built once per session."""

@@ -327,7 +327,7 @@ def _schema(dims: list[str]) -> pa.Schema:
         + [(d, pa.string()) for d in dims]
         + [(c, pa.float64()) for c in ("observed", "expected", "lower", "upper", "score", "p_value", "q_value")]
         + [(c, pa.string()) for c in ("direction", "kind", "detector")]
-        + [("start", pa.date32()), ("denominator", pa.float64())]
+        + [("start", pa.date32()), ("denominator", pa.float64()), ("impact", pa.float64())]
     )
 
 
@@ -367,7 +367,7 @@ def _records(found: pd.DataFrame, dims: list[str]) -> list[Anomaly]:
                 detector=r["detector"],
                 start=_start_of(r),
                 denominator=None if den is None or den != den else float(den),
-                extra={k: float(r[k]) for k in ("explained_share",) if k in r and r[k] == r[k]},
+                extra={k: float(r[k]) for k in ("explained_share", "impact") if k in r and r[k] == r[k]},
             )
         )
     return out

@@ -38,6 +38,15 @@ class RobustZ(Detector):
         refractory (float): after an alarm the next refractory x (rows so far) rows score 0 (stream only):
             a detector that has just raised an alarm should not raise copies of it.
         alarm_score (float): score at or above which a row is an alarm.
+        surprise_short (int): stream only, 0 = off: each member's surprisal (-log10 p), averaged over this many
+            rows, is re-judged against that member's own past surprisals (an anomaly likelihood), so members that
+            are always surprised on a series (a level z on a strongly periodic one) stop counting.
+        surprise_long (int): rows of past surprisals that judgement uses.
+        seasonal_cycles (int): stream only, 0 = off: add a member comparing each row with the median of the same
+            phase in this many previous cycles (period estimated from the first `period_probe` rows).
+        period_probe (int): rows used to estimate the period; the seasonal member is silent before them.
+
+    The defaults are the one global configuration run on NAB (bench/bench_detect_nab.py).
     """
 
     name = "robust_z"
@@ -46,14 +55,14 @@ class RobustZ(Detector):
     def __init__(
         self,
         *,
-        windows: tuple[int, ...] = (32, 128, 512),
-        run: int = 6,
+        windows: tuple[int, ...] = (128, 512),
+        run: int = 3,
         min_rel_scale: float = 0.001,
-        refractory: float = 0.0,
+        refractory: float = 0.04,
         alarm_score: float = 0.5,
-        surprise_short: int = 0,
-        surprise_long: int = 2000,
-        seasonal_cycles: int = 0,
+        surprise_short: int = 5,
+        surprise_long: int = 500,
+        seasonal_cycles: int = 3,
         period_probe: int = 600,
     ):
         self.windows = tuple(windows)

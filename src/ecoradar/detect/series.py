@@ -66,7 +66,7 @@ def detect_series(
     detector = detector or default_series_detector()
     if time_col is not None:
         frame = frame.assign(_t=pd.to_datetime(frame[time_col], errors="coerce")).sort_values("_t", kind="stable")
-    values = pd.to_numeric(frame[value_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = pd.to_numeric(frame[value_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
     values[~np.isfinite(values)] = np.nan
     n = len(values)
     out = pd.DataFrame(

@@ -12,8 +12,10 @@ PySpark is imported when this module is, so import it only where Spark is wanted
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import math
+import uuid
 from collections import Counter
 from collections.abc import Mapping
 
@@ -35,7 +37,10 @@ from ecoradar.detect.cube import (
 )
 from ecoradar.detect.multitest import bh_qvalues
 from ecoradar.errors import DataError, InputError
+from ecoradar.metrics.cube import _runnable
+from ecoradar.metrics.loader import check_metric, load_catalog
 from ecoradar.metrics.model import Metric
+from ecoradar.metrics.spark import SparkEngine, read_table
 
 #: Slices per pandas group when `buckets` is not given: a [50k, ~63] panel is a few MB per array.
 SLICES_PER_GROUP = 50_000
@@ -185,3 +190,102 @@ def detect_cube_spark(
     found = prune_hierarchy(found, dims, metrics)
     found = found.sort_values(["q_value", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)
     return DetectionResult(_records(found, dims), dict(skipped), _to_table(found, dims), sum(tested.values()))
+
+
+def _write_one_file(session: SparkSession, frame: DataFrame, folder: str) -> None:
+    """Write `frame` as folder/part-0.parquet (the layout read_cube reads), through a staging folder."""
+    hpath = session.sparkContext._jvm.org.apache.hadoop.fs.Path
+    folder = folder.rstrip("/")
+    staging = hpath(f"{folder}.tmp-{uuid.uuid4().hex[:8]}")
+    frame.coalesce(1).write.mode("overwrite").parquet(staging.toString())
+    fs = staging.getFileSystem(session.sparkContext._jsc.hadoopConfiguration())
+    part = next(s.getPath() for s in fs.listStatus(staging) if s.getPath().getName().endswith(".parquet"))
+    fs.delete(hpath(folder), True)
+    fs.mkdirs(hpath(folder))
+    fs.rename(part, hpath(f"{folder}/part-0.parquet"))
+    fs.delete(staging, True)
+
+
+def daily_job(
+    session: SparkSession,
+    data: str,
+    *,
+    day: dt.date,
+    out: str,
+    metrics: list[str] | None = None,
+    dimensions: list[str] | None = None,
+    depth: int = 2,
+    history_days: int = 56,
+    buckets: int | None = None,
+) -> DetectionResult:
+    """The daily run on a cluster: the day's cube with Spark, then detection over the cube's last `history_days`.
+
+    Reads only the day's `date=` partitions of DATA; writes OUT/cube/date=DAY/part-0.parquet (the layout every
+    stage reads) and OUT/anomalies/date=DAY/part-0.parquet. Earlier days of OUT/cube are the history.
+
+    Args:
+        session: the SparkSession (under spark-submit, `SparkSession.builder.getOrCreate()`).
+        data: the data folder, any path Spark reads (hdfs://, s3a://, local).
+        day: the day to compute and judge.
+        out: folder that holds cube/ and anomalies/.
+        metrics: names to compute and judge (None: every metric whose tables DATA has).
+        dimensions: slice only by these (None: each metric's own).
+        depth: largest number of dimensions in one slice.
+        history_days: days of cube before `day` that form the baseline.
+        buckets: see `detect_cube_spark`.
+    """
+    catalog = load_catalog()
+    chosen = catalog.select(metrics)
+    for metric in chosen:
+        check_metric(metric, catalog.origin(metric.name))
+    dims = tuple(dimensions) if dimensions is not None else None
+    out = out.rstrip("/")
+    with SparkEngine(data, session=session, date_from=day, date_to=day) as eng:
+        runnable, _ = _runnable(chosen, eng.columns(), explicit=metrics is not None, dims=dims, depth=depth)
+        compiler = eng.compiler()
+        query = compiler.cube_query(runnable, dims=dims, depth=depth, date_from=day, date_to=day)
+        _write_one_file(session, eng.frame(compiler.sql(query)), f"{out}/cube/date={day.isoformat()}")
+    events_frame = read_table(session, f"{data.rstrip('/')}/events")
+    events = events_frame.toPandas() if events_frame is not None else None
+    result = detect_cube_spark(
+        read_cube_spark(session, f"{out}/cube"),
+        {m.name: m for m in runnable},
+        date_from=day,
+        date_to=day,
+        events=events,
+        history_days=history_days,
+        buckets=buckets,
+    )
+    _write_one_file(session, session.createDataFrame(result.table), f"{out}/anomalies/date={day.isoformat()}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `spark-submit .../ecoradar/detect/spark.py --data URL --out URL --day YYYY-MM-DD`."""
+    ap = argparse.ArgumentParser(description="ecoradar daily job on Spark: the day's metric cube, then detection.")
+    ap.add_argument("--data", required=True, help="data folder (hdfs://, s3a://, local)")
+    ap.add_argument("--out", required=True, help="folder for cube/ and anomalies/")
+    ap.add_argument("--day", required=True, type=dt.date.fromisoformat, help="day to compute and judge")
+    ap.add_argument("--metric", action="append", help="only this metric (repeatable)")
+    ap.add_argument("--dims", help="comma-separated dimensions to slice by (default: each metric's own)")
+    ap.add_argument("--depth", type=int, default=2)
+    ap.add_argument("--history-days", type=int, default=56)
+    ap.add_argument("--buckets", type=int, default=None)
+    args = ap.parse_args(argv)
+    session = SparkSession.builder.appName("ecoradar-daily").getOrCreate()
+    result = daily_job(
+        session,
+        args.data,
+        day=args.day,
+        out=args.out,
+        metrics=args.metric,
+        dimensions=args.dims.split(",") if args.dims else None,
+        depth=args.depth,
+        history_days=args.history_days,
+        buckets=args.buckets,
+    )
+    print(f"{args.day}: {result.tested:,} slice-days tested, {len(result.anomalies)} anomalies -> {args.out}/anomalies")
+
+
+if __name__ == "__main__":
+    main()

@@ -138,12 +138,18 @@ def print_summary(result: ImpactResult, console: Console) -> None:
     console.print(f"Verdict: [bold]{result.verdict}[/bold] ({result.verdict_reason})")
 
 
-def _issue_impact(issue_id: str, *, fix_date: str | None, controls: str | None, db: str | None) -> ImpactResult:
-    """Delegate to the issue store, which owns scopes, baselines and storing the result."""
+def _issue_impact(
+    issue_id: str, *, fix_date: str | None, controls: str | None, db: str | None, **given
+) -> ImpactResult:
+    """Delegate to the issue store, which owns scopes, baselines and storing the result.
+
+    Options the user did not give (None) are left to the issue store's defaults.
+    """
     if importlib.util.find_spec("ecoradar.issues.impact") is None:
         raise InputError("issue impact needs the issue store (ecoradar.issues.impact is not available)")
     module = importlib.import_module("ecoradar.issues.impact")
-    return module.issue_impact(issue_id, fix_date=fix_date, controls=controls, db=db)
+    extra = {k: v for k, v in given.items() if v is not None}
+    return module.issue_impact(issue_id, fix_date=fix_date, controls=controls, db=db, **extra)
 
 
 def register(app: typer.Typer) -> None:
@@ -164,16 +170,21 @@ def register(app: typer.Typer) -> None:
         post_end: Annotated[str | None, typer.Option(help="Last DATE|ROW of the post-period.")] = None,
         fix_date: Annotated[str | None, typer.Option(help="Issue mode: the fix date (default: the issue's).")] = None,
         db: Annotated[str | None, typer.Option(help="Issue mode: issue store URL.")] = None,
-        estimator: Annotated[str, typer.Option(help="Estimator: bsts, bsts_adaptive or did.")] = "bsts",
+        data: Annotated[Path | None, typer.Option(help="Issue mode: data folder holding the metric cube.")] = None,
+        estimator: Annotated[
+            str | None, typer.Option(help="Estimator: bsts (default for CSV), bsts_adaptive or did.")
+        ] = None,
         good_direction: Annotated[str, typer.Option(help="Which way is better: up or down.")] = "up",
         baseline: Annotated[float | None, typer.Option(help="Pre-issue level, for recovered vs partial.")] = None,
         nseasons: Annotated[int | None, typer.Option(help="Season length for bsts (7: weekly on daily data).")] = None,
-        placebo: Annotated[int, typer.Option(help="Number of placebo fix dates in the pre-period.")] = 0,
+        placebo: Annotated[int | None, typer.Option(help="Number of placebo fix dates in the pre-period.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the JSON summary.")] = False,
     ) -> None:
         """Did it work? Effect of a fix (ISSUE_ID) or of any change in a CSV series, against a counterfactual."""
         if issue_id is not None:
-            result = _issue_impact(issue_id, fix_date=fix_date, controls=controls, db=db)
+            result = _issue_impact(
+                issue_id, fix_date=fix_date, controls=controls, db=db, data=data, estimator=estimator, placebo=placebo
+            )
         else:
             missing = [opt for opt, v in (("--csv", csv), ("--y", y), ("--post-start", post_start)) if v is None]
             if missing:
@@ -183,7 +194,8 @@ def register(app: typer.Typer) -> None:
             names = [c.strip() for c in (controls or "").split(",") if c.strip()]
             target, frame = load_csv(csv, y=y, controls=names, date_col=date_col)
             pre, post = periods(target.index, post_start=post_start, pre_start=pre_start, post_end=post_end)
-            options = {"nseasons": nseasons} if nseasons and estimator == "bsts" else None
+            estimator = estimator or "bsts"
+            options = {"nseasons": nseasons} if nseasons and estimator.startswith("bsts") else None
             result = estimate_impact(
                 target,
                 frame,
@@ -192,7 +204,7 @@ def register(app: typer.Typer) -> None:
                 estimator=estimator,
                 good_direction=good_direction,
                 baseline=baseline,
-                placebo=placebo,
+                placebo=placebo or 0,
                 estimator_options=options,
             )
         if as_json:

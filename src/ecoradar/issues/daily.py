@@ -99,8 +99,8 @@ def _key(metric: str, scope: Mapping[str, str], date: dt.date) -> tuple:
     return metric, tuple(sorted(scope.items())), date
 
 
-def _member(anomaly: Anomaly, explanation: Explanation | None, totals, dominant: float) -> Member:
-    exposure = triage.exposure_of(anomaly, totals)
+def _member(anomaly: Anomaly, explanation: Explanation | None, totals, metric, dominant: float) -> Member:
+    exposure = triage.exposure_of(anomaly, totals, metric)
     observed, expected, deviation = anomaly.observed, anomaly.expected, anomaly.relative_deviation
     scope = dict(anomaly.scope)
     causes = explanation.root_causes if explanation else []
@@ -145,6 +145,7 @@ def group_day(
     totals: Mapping[str, float] | None = None,
     config: str = DEFAULT_CONFIG,
     dominant: float = DOMINANT_SHARE,
+    catalog: Any = None,
 ) -> list[Group]:
     """Group one day's anomalies: same family and direction, overlapping (explained) slices -> one group.
 
@@ -156,7 +157,8 @@ def group_day(
     index = {_key(e.metric, e.scope, e.date): e for e in values}
     buckets: dict[tuple[str, str], list[Member]] = defaultdict(list)
     for a in anomalies:
-        member = _member(a, index.get(_key(a.metric, a.scope, a.date)), totals, dominant)
+        metric = _metric(catalog, a.metric, strict=False)
+        member = _member(a, index.get(_key(a.metric, a.scope, a.date)), totals, metric, dominant)
         buckets[cfg.family(a.metric), a.direction].append(member)
     groups = []
     for (_family, direction), members in sorted(buckets.items()):
@@ -167,19 +169,18 @@ def group_day(
     return sorted(groups, key=lambda g: (g.primary.anomaly.metric, sorted(g.scope.items()), g.fingerprint.value))
 
 
-def _metric(catalog: Any, name: str) -> Metric | None:
+def _metric(catalog: Any, name: str, *, strict: bool = True) -> Metric | None:
+    """The catalog's metric `name` (None without a catalog); an unknown name is NotFound when strict."""
     if catalog is None:
         return None
     metrics = getattr(catalog, "metrics", catalog)
-    if isinstance(metrics, Mapping):
-        found = metrics.get(name)
-        names = list(metrics)
-    else:
-        by_name = {m.name: m for m in metrics}
-        found, names = by_name.get(name), list(by_name)
-    if found is None:
-        raise unknown("metric", name, names)
-    return found
+    if not isinstance(metrics, Mapping):
+        metrics = {m.name: m for m in metrics}
+    if name in metrics:
+        return metrics[name]
+    if strict:
+        raise unknown("metric", name, list(metrics))
+    return None
 
 
 def _explanation_fields(expl: Explanation | None) -> dict[str, list]:
@@ -265,8 +266,7 @@ def _apply_peak(issue: Issue, group: Group, metric: Metric | None) -> None:
         )
         for key, value in _explanation_fields(p.explanation).items():
             setattr(issue, key, value)
-    days = issue.times_seen + (issue.first_seen - issue.start_date).days
-    issue.severity = triage.severity(triage.impact_of(issue.exposure, issue.deviation), days)
+    issue.severity = triage.severity(triage.impact_of(issue.exposure, issue.deviation), issue.times_seen)
     issue.title = triage.title_of(
         issue.metric, metric, issue.scope, observed=issue.observed, expected=issue.expected, start=issue.start_date
     )
@@ -406,7 +406,7 @@ def ingest_day(
         session.flush()
         suppressed = set(session.scalars(select(Suppression.fingerprint)))
         touched: set[int] = set()
-        for group in group_day(anomalies, explanations, totals=totals, config=config):
+        for group in group_day(anomalies, explanations, totals=totals, config=config, catalog=catalog):
             if group.fingerprint.value in suppressed:
                 summary.suppressed += 1
                 continue

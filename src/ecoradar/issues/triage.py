@@ -3,8 +3,7 @@
 Formulae (documented in docs/issues.md):
     exposure  = the slice's share of the platform's denominator that day (impressions, uploads, decisions)
     impact_d  = exposure_d x min(|relative deviation_d|, 1) in the issue's slice
-    severity  = max_d impact_d x min(duration, DURATION_CAP)
-    duration  = days the issue fired + days between the detector's change start and first_seen
+    severity  = max_d impact_d x min(days the issue fired, DURATION_CAP)
     priority  = P0 if severity >= 0.10, P1 if >= 0.03, P2 if >= 0.005, else P3
 """
 
@@ -23,6 +22,8 @@ from ecoradar.metrics.model import Metric
 PRIORITY_THRESHOLDS: tuple[tuple[str, float], ...] = (("P0", 0.10), ("P1", 0.03), ("P2", 0.005))
 #: Days of duration that count towards severity (a month-long small drift is not a P0 by age alone).
 DURATION_CAP = 7
+#: Metric kinds whose value is the slice's size (no denominator): exposure = expected value / platform value.
+SIZED_BY_VALUE = ("count", "sum", "distinct_count")
 #: Largest relative deviation that counts (a rate going from ~0 to anything is "fully affected", not x1000).
 DEVIATION_CAP = 1.0
 #: Values per dimension when an anomaly carries no exposure: 1/cardinality per fixed dimension, a rough guess.
@@ -110,18 +111,20 @@ def category_of(metric: Metric | None) -> str:
     return metric.category if metric is not None else "content_quality"
 
 
-def exposure_of(anomaly: Anomaly, totals: Mapping[str, float] | None = None) -> float:
+def exposure_of(anomaly: Anomaly, totals: Mapping[str, float] | None = None, metric: Metric | None = None) -> float:
     """Share of the platform's denominator inside the anomaly's slice.
 
-    Taken from `anomaly.extra['exposure']`, else 1 for the whole platform, else the slice's denominator (its
-    expected value for counts) / totals[metric] (the platform's), else a guess from the dimensions' cardinalities.
+    Taken from `anomaly.extra['exposure']`, else 1 for the whole platform, else the slice's denominator over
+    totals[metric] (the platform's; for counts, sums and distinct counts, which have no denominator, the slice's
+    expected value over the platform's value), else a guess from the dimensions' cardinalities.
     """
     if "exposure" in anomaly.extra:
         return float(anomaly.extra["exposure"])
     if not anomaly.scope:
         return 1.0
     total = (totals or {}).get(anomaly.metric) or anomaly.extra.get("platform_denominator")
-    size = anomaly.denominator or abs(anomaly.expected)  # counts carry no denominator: the slice's own size
+    sized_by_value = metric is not None and metric.kind in SIZED_BY_VALUE
+    size = anomaly.denominator or (abs(anomaly.expected) if sized_by_value else None)
     if size and total:
         return min(1.0, float(size) / float(total))
     return 1.0 / prod(_CARDINALITY.get(d, 4) for d in anomaly.scope)
@@ -133,7 +136,7 @@ def impact_of(exposure: float, deviation: float) -> float:
 
 
 def severity(impact: float, days: int) -> float:
-    """Peak daily impact x duration in days (capped at DURATION_CAP)."""
+    """Peak daily impact x duration in days fired (capped at DURATION_CAP)."""
     return float(impact) * min(max(days, 1), DURATION_CAP)
 
 

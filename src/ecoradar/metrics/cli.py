@@ -121,7 +121,7 @@ def compute(
             depth=depth,
             out=out,
             engine=engine,
-            engine_options={"master": spark_master} if spark_master else None,
+            engine_options=_spark_options(spark_master, date_from, date_to) if engine == "spark" else None,
             incremental=not full,
             on_progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
@@ -135,6 +135,11 @@ def compute(
     )
     if result.metrics_skipped:
         _out.print(f"skipped (no source table or slice): {', '.join(result.metrics_skipped)}", markup=False)
+
+
+def _spark_options(master: str | None, date_from: str | None, date_to: str | None) -> dict:
+    """SparkEngine keywords: the master, and the day range so Spark reads only those date= partitions."""
+    return {"master": master, "date_from": _date(date_from, "--from"), "date_to": _date(date_to, "--to")}
 
 
 def sql(

@@ -270,15 +270,15 @@ class Compiler:
             cols[plan.entity] = None
         return list(cols)
 
-    def column_expression(self, table: str, name: str) -> exp.Expression:
-        """A column of the source row: its own, or tier / creator_age through the creators join (alias c)."""
+    def column_expression(self, name: str, date_column: str) -> exp.Expression:
+        """A column of the source row (alias t), or tier / creator_age through the creators join (alias c)."""
         if name == "tier":
             return _col("tier", "c")
         if name == "creator_age":
-            return self.creator_age(table)
+            return self.creator_age(date_column)
         return _col(name, "t")
 
-    def creator_age(self, table: str, date_column: str = "ts") -> exp.Expression:
+    def creator_age(self, date_column: str) -> exp.Expression:
         """'new' when the creator joined less than NEW_CREATOR_DAYS before the row's day, else 'established'."""
         age = self.visit_days_between(self.visit_day(_col(date_column, "t")), _col("join_date", "c"))
         return exp.Case(
@@ -308,10 +308,10 @@ class Compiler:
             if len(tables) > 1:
                 projections.append(exp.alias_(_lit(table), "_table"))
             for d in dims:
-                value = exp.cast(self._col_for(table, d, date_column), "VARCHAR")
+                value = exp.cast(self.column_expression(d, date_column), "VARCHAR")
                 projections.append(exp.alias_(exp.Coalesce(this=value, expressions=[_lit(NONE_VALUE)]), _dim(d)))
             for name in needed:
-                value = self._col_for(table, name, date_column) if name in cols else exp.Null()
+                value = self.column_expression(name, date_column) if name in cols else exp.Null()
                 projections.append(exp.alias_(value, name))
             query = exp.select(*projections).from_(exp.to_table(table).as_("t"))
             if uses_creators:
@@ -329,11 +329,6 @@ class Compiler:
                 query = query.where(exp.LT(this=_col(date_column, "t"), expression=exp.cast(_lit(str(end)), "DATE")))
             branches.append(query)
         return branches[0] if len(branches) == 1 else exp.union(*branches, distinct=False)
-
-    def _col_for(self, table: str, name: str, date_column: str) -> exp.Expression:
-        if name == "creator_age":
-            return self.creator_age(table, date_column)
-        return self.column_expression(table, name)
 
     def grouping_id(self, plan: Plan) -> exp.Expression:
         """Bit i set when plan.dims[i] is aggregated away: identifies the grouping set of a row."""

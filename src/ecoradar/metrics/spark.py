@@ -58,7 +58,9 @@ class SparkCompiler(Compiler):
         return exp.Quantile(this=arg, quantile=exp.Literal.number(q))
 
 
-def start_session(master: str | None = None, *, threads: int | None = None, conf: dict[str, str] | None = None):
+def start_session(
+    master: str | None = None, *, threads: int | None = None, conf: dict[str, str] | None = None
+) -> SparkSession:
     """A SparkSession for `master` (None: local mode on `threads` cores, or all), with LOCAL_CONF and `conf`.
 
     Under spark-submit, call `SparkSession.builder.getOrCreate()` yourself and pass the session instead.

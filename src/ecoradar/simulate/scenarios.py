@@ -422,7 +422,7 @@ def _first_error(exc: ValidationError) -> str:
 DEFAULT_LIBRARY: tuple[tuple[str, dict[str, str], int, int | None, float, bool], ...] = (
     ("mix_shift", {"surface": "search"}, 25, None, 1.5, True),
     ("removal_rate", {"region": "TR", "category": "news"}, 27, None, 1.0, True),
-    ("appeal_overturn", {"policy": "adult"}, 29, None, 0.8, True),
+    ("appeal_overturn", {"policy": "adult"}, 29, None, 1.2, True),
     ("format_exposure", {"region": "BR", "format": "photo"}, 31, None, -0.4, True),
     ("creator_concentration", {"region": "MX"}, 33, None, 1.5, False),
     ("uploads", {"tier": "micro"}, 35, None, -0.3, False),
@@ -431,7 +431,7 @@ DEFAULT_LIBRARY: tuple[tuple[str, dict[str, str], int, int | None, float, bool],
     ("review_latency", {"source": "human"}, 44, 54, 0.8, False),
     ("completion", {"app_version": "<android>", "os": "android"}, 46, 54, -0.3, False),
     ("spam_wave", {"region": "ID", "creator_age": "new"}, 49, 56, 6.0, False),
-    ("share_rate", {"region": "US", "os": "ios"}, 52, 58, -0.4, False),
+    ("share_rate", {"region": "US", "os": "ios"}, 52, 58, -0.6, False),
 )
 #: The layout's window length, and the shortest window the library can be scaled to.
 LIBRARY_DAYS, MIN_LIBRARY_DAYS = 60, 21

@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ecoradar.errors import InputError
@@ -65,24 +65,43 @@ def _engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the store's schema to `revision` (no-op when it is there already)."""
+    """Upgrade the store's schema to `revision` (no-op when it is there already), one process at a time.
+
+    PostgreSQL migrates under an advisory lock; SQLite inside BEGIN IMMEDIATE (pysqlite would otherwise run each
+    CREATE TABLE in autocommit) with foreign keys off, so a table rebuilt by a migration cascades nothing.
+    """
     script = ScriptDirectory.from_config(_alembic_config())
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":  # two processes opening a new store at once migrate one after the other
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-        current = MigrationContext.configure(conn).get_current_revision()
-        known = {rev.revision for rev in script.walk_revisions()}
-        if current is not None and current not in known:
-            raise InputError(
-                f"the store at {engine.url.render_as_string(hide_password=True)} has schema revision {current!r}, "
-                f"written by a newer ecoradar (this one knows up to {script.get_current_head()!r}); upgrade ecoradar"
-            )
-        target = script.get_current_head() if revision == "head" else revision
-        if current == target:
-            return
-        cfg = _alembic_config()
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        try:
+            _upgrade(conn, script, revision, engine.url.render_as_string(hide_password=True))
+            conn.commit()
+        finally:
+            conn.rollback()
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
+def _upgrade(conn, script: ScriptDirectory, revision: str, shown: str) -> None:
+    current = MigrationContext.configure(conn).get_current_revision()
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current is not None and current not in known:
+        raise InputError(
+            f"the store at {shown} has schema revision {current!r}, written by a newer ecoradar (this one knows up "
+            f"to {script.get_current_head()!r}); upgrade ecoradar"
+        )
+    target = script.get_current_head() if revision == "head" else revision
+    if current == target:
+        return
+    cfg = _alembic_config()
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, revision)
 
 
 @dataclass
@@ -125,10 +144,7 @@ def open_store(url: str | None = None, *, revision: str = "head") -> Store:
     engine = _engine(url)
     shown = engine.url.render_as_string(hide_password=True)
     try:
-        try:
-            migrate(engine, revision)
-        except DatabaseError:  # another process created the same new store at the same moment: its schema stands
-            migrate(engine, revision)
+        migrate(engine, revision)
     except OperationalError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]

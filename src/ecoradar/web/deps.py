@@ -69,6 +69,7 @@ def get_catalog(request: Request) -> Catalog:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+StoreDep = Annotated[Store, Depends(get_store)]
 CubeDep = Annotated[Cube, Depends(get_cube)]
 ConsoleDep = Annotated[SqlConsole, Depends(get_console)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]

@@ -201,6 +201,13 @@ class IssueAssign(BaseModel):
     version: int | None = None
 
 
+# Properties to receive when asking for a causal impact estimate of an issue's fix
+class ImpactRequest(BaseModel):
+    fix_date: dt.date | None = Field(default=None, description="When the fix shipped (default: the issue's fix date)")
+    controls: str = Field(default="auto", max_length=2_000, description='"auto" or "dim=value;dim=value,..."')
+    estimator: Literal["bsts", "did"] = "bsts"
+
+
 # Properties to receive on a new comment
 class CommentCreate(BaseModel):
     text: str = Field(min_length=1, max_length=20_000)

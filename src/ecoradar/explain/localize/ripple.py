@@ -133,37 +133,52 @@ class Ripple(Localizer):
                 np.maximum.at(top, inv[live], loss[live])
                 price = np.where(top > 0.5 * sums[2], ceiling, price)
             groups.append((cb, inv, k, price, sums))
+        # an element's net gain stays valid until one of its leaves is explained: cache it per cuboid
+        nets = [np.full(g[2], -np.inf) for g in groups]
+        fresh = [np.zeros(g[2], dtype=bool) for g in groups]
         chosen: list[tuple[Element, float]] = []
         while len(chosen) < self.max_elements and live.any():
-            # the loss an element has now bounds its gain: visit cuboids by that bound so the best is met
-            # early and most elements are never refitted
+            floor = max((float(n[ok].max()) for n, ok in zip(nets, fresh, strict=True) if ok.any()), default=0.0)
+            # the loss an element has now bounds its gain: refit only stale elements that could beat the best
+            # known gain, visiting cuboids by that bound so the best is met early
             bounds = [float((g[4][2] - g[3]).max()) for g in groups]
-            best = (0.0, None)
+            best = max(floor, 0.0)
             for i in sorted(range(len(groups)), key=lambda i: (-bounds[i], len(groups[i][0]))):
-                if bounds[i] <= best[0]:
+                if bounds[i] <= best:
                     break
                 cb, inv, k, price, (real, pred, now) = groups[i]
                 rho = real / np.where(pred > 0, pred, np.inf)  # the element's ripple factor
                 ok = (pred > 0) & (np.abs(np.log(np.maximum(rho, 1e-9))) > self.min_shift * rel_noise)
-                cand = ok & (now - price > best[0])
+                cand = ~fresh[i] & ok & (now - price > best)
                 if not cand.any():
                     continue
                 idx = np.flatnonzero(cand[inv] & live)
                 new = np.bincount(inv[idx], huber((v[idx] - rho[inv[idx]] * f[idx]) / sd[idx]), k)
-                net = np.where(cand, now - new - price, -np.inf)
-                j = int(np.argmax(net))
-                # strict improvement by a relative margin keeps the shallower cuboid on ties
-                if net[j] > best[0] * (1 + 1e-9) + 1e-12:
-                    best = (float(net[j]), (cb, j))
-            if best[1] is None:
+                nets[i][cand] = (now - new - price)[cand]
+                fresh[i] |= cand
+                best = max(best, float(nets[i][cand].max()))
+            # pick in cuboid order (shallow first); a strict relative margin keeps the shallower one on ties
+            pick = (0.0, None)
+            for (cb, *_), n, ok in zip(groups, nets, fresh, strict=True):
+                if ok.any():
+                    j = int(np.argmax(np.where(ok, n, -np.inf)))
+                    if n[j] > pick[0] * (1 + 1e-9) + 1e-12:
+                        pick = (float(n[j]), (cb, j))
+            if pick[1] is None:
                 break
-            el = self._widen(cube, best[1], live, sd, rel_noise)
+            el = self._widen(cube, pick[1], live, sd, rel_noise)
             # a found element's leaves are explained: later elements are judged on the rest only
             gone = np.flatnonzero(cube.mask(el) & live)
             live[gone] = False
-            for _, inv, k, _, sums in groups:
-                sums -= np.vstack([np.bincount(inv[gone], x[gone], k) for x in (v, f, loss)])
-            chosen.append((el, best[0]))
+            for (_, inv, k, _, sums), ok in zip(groups, fresh, strict=True):
+                at = inv[gone]
+                for row, x in zip(sums, (v, f, loss), strict=True):
+                    if len(gone) * 8 < k:
+                        np.subtract.at(row, at, x[gone])
+                    else:
+                        row -= np.bincount(at, x[gone], k)
+                ok[at] = False
+            chosen.append((el, pick[0]))
         return chosen
 
     def _widen(self, cube: LeafCube, el: Element, live: np.ndarray, sd: np.ndarray, rel_noise: float) -> Element:

@@ -10,16 +10,18 @@ from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ecoradar.errors import ConflictError, InputError, NotFound
+from ecoradar.errors import ConflictError, EcoradarError, InputError, NotFound
 from ecoradar.issues import service
+from ecoradar.issues.impact import issue_impact
 from ecoradar.issues.lifecycle import IssueStatus, allowed_targets
 from ecoradar.store import Issue, IssueDay
-from ecoradar.web.deps import Analyst, SessionDep, Viewer
+from ecoradar.web.deps import Analyst, SessionDep, SettingsDep, StoreDep, Viewer
 from ecoradar.web.models import (
     AnomaliesPublic,
     AnomalyPublic,
     CommentCreate,
     CommentPublic,
+    ImpactRequest,
     IssueAssign,
     IssuePublic,
     IssuesPublic,
@@ -138,6 +140,35 @@ def comment_issue(issue_id: str, body: CommentCreate, session: SessionDep, user:
     issue = load_issue(session, issue_id)
     row = apply_change(session, lambda: service.comment(session, issue, body.text, actor=f"web:{user.name}"))
     return CommentPublic(ts=row.ts, actor=row.actor, text=row.text)
+
+
+def estimate(issue: Issue, body: ImpactRequest, *, store_url: str, data_dir) -> None:
+    """Run the impact stage on the issue's fix and store the estimate on it (the service opens its own session).
+
+    Raises:
+        InputError: no data folder, no fix date, too short a pre-period, no usable controls.
+    """
+    if data_dir is None:
+        raise InputError("no data folder: start the server with --data DIR to estimate impact")
+    issue_impact(
+        issue.id, fix_date=body.fix_date, controls=body.controls, estimator=body.estimator, db=store_url, data=data_dir
+    )
+
+
+@router.post("/{issue_id}/impact", response_model=IssuePublic)
+def estimate_issue_impact(
+    issue_id: str, body: ImpactRequest, session: SessionDep, store: StoreDep, settings: SettingsDep, _user: Analyst
+) -> IssuePublic:
+    """Estimate the causal effect of the issue's fix (against control slices) and store it on the issue."""
+    issue = load_issue(session, issue_id)
+    try:
+        estimate(issue, body, store_url=store.url, data_dir=settings.data_dir)
+    except NotFound as exc:
+        raise HTTPException(404, detail=str(exc)) from None
+    except EcoradarError as exc:
+        raise HTTPException(400, detail=str(exc)) from None
+    session.expire_all()
+    return issue_public(load_issue(session, issue_id))
 
 
 @router.get("/{issue_id}/impact", response_model=dict[str, Any])

@@ -17,7 +17,8 @@ from ecoradar.report import charts
 from ecoradar.report.ecosystem import format_scope, parse_scope
 from ecoradar.web import auth, views
 from ecoradar.web.deps import CatalogDep, ConsoleDep, PageUser, SessionDep, check_csrf, csrf_token
-from ecoradar.web.routes.issues import apply_change, load_issue
+from ecoradar.web.models import ImpactRequest
+from ecoradar.web.routes.issues import apply_change, estimate, load_issue
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
@@ -205,6 +206,26 @@ def issue_comment(
     except InputError as exc:
         session.rollback()
         return _back_to(issue_id, str(exc))
+    return _back_to(issue_id)
+
+
+@router.post("/issues/{issue_id}/impact")
+def issue_estimate_impact(
+    request: Request,
+    issue_id: str,
+    session: SessionDep,
+    user: PageUser,
+    csrf: Annotated[str, Form()],
+    estimator: Annotated[str, Form()] = "bsts",
+):
+    check_csrf(request, csrf)
+    _forbid_unless(user, "analyst")
+    issue = load_issue(session, issue_id)
+    try:
+        body = ImpactRequest(estimator=estimator)
+        estimate(issue, body, store_url=request.app.state.store.url, data_dir=request.app.state.settings.data_dir)
+    except (EcoradarError, ValueError) as exc:
+        return _back_to(issue_id, str(exc).splitlines()[0])
     return _back_to(issue_id)
 
 
