@@ -7,12 +7,14 @@ Usage:
 --generate N writes N seeded worlds plus the same world with --no-issues (`ecoradar simulate`, then
 `ecoradar metrics compute`) into a temporary folder; that takes minutes per world.
 
-An anomaly matches an injected issue when it falls in [start - 1 day, end + 7 days], its scope does not contradict
+An anomaly matches an injected issue when it falls in [start, end + 7 days], its scope does not contradict
 the issue's (a parent or child slice is fine) and it is on the issue's metric or shares a dimension value with its
 scope. Duplicates are grouped: all anomalies matching one issue are one true finding; unmatched anomalies of the
 same metric and slice on consecutive days are one false finding. Reported: recall (issues found within 7 days of
 their start), precision over findings, share found in the exact scope (on the hinted metric), median delay in
-days, and on the issue-free world false alarms per 1,000 slice-days and per judged day.
+days, and on the issue-free world false alarms per 1,000 slice-days and per judged day. With many false alarms,
+recall is inflated by chance matches (an unrelated anomaly in a compatible slice counts), so read it with the
+precision column.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def _scope(row: pd.Series) -> dict[str, str]:
 def _matches(anomaly: pd.Series, scope: dict, issue: dict) -> bool:
     start = dt.date.fromisoformat(issue["start"])
     end = dt.date.fromisoformat(issue["end"]) if issue.get("end") else dt.date.max - dt.timedelta(days=30)
-    if not (start - dt.timedelta(days=1) <= anomaly["date"] <= end + dt.timedelta(days=7)):
+    if not (start <= anomaly["date"] <= end + dt.timedelta(days=7)):
         return False
     if any(scope.get(k) not in (None, v) for k, v in issue["scope"].items()):
         return False

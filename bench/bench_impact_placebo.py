@@ -6,14 +6,18 @@ A. Synthetic issues (impact.synthetic.issue_scenario): a metric drops at the iss
 B. Placebo fix dates inside pre-periods with no effect: the share of 95% intervals covering 0 (target 90-98%).
 C. With --world DIR (a data folder from `ecoradar simulate` with its cube from `ecoradar metrics compute`): the
    simulated scenarios in truth.json, fix date = day after `end` (fix worked) or two thirds into an ongoing issue.
+   --make-world builds DIR first: 100 days, scale small, the WORLD_SCENARIOS below, seed --world-seed.
 
-    .venv/bin/python bench/bench_impact_placebo.py [--seeds 10] [--estimators bsts,bsts_adaptive] [--world DIR]
+    .venv/bin/python bench/bench_impact_placebo.py [--seeds 20] [--estimators bsts,bsts_adaptive]
+        [--world DIR [--make-world] [--world-seed 2]]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,6 +25,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -31,12 +36,61 @@ from ecoradar.impact.synthetic import effect_series, issue_scenario
 
 VERDICTS = ("recovered", "partially_recovered", "no_effect", "worse")
 
+#: Scenarios of the simulated world (--make-world): three end after 30 days (the fix worked), three go on.
+WORLD_SCENARIOS = [
+    {
+        "kind": "format_exposure",
+        "scope": {"region": "BR", "format": "photo"},
+        "start": 45,
+        "end": 74,
+        "magnitude": -0.4,
+    },
+    {"kind": "share_rate", "scope": {"region": "US", "os": "ios"}, "start": 45, "end": 74, "magnitude": -0.6},
+    {"kind": "review_latency", "scope": {"source": "human"}, "start": 45, "end": 74, "magnitude": 0.8},
+    {"kind": "uploads", "scope": {"tier": "micro"}, "start": 45, "magnitude": -0.3},
+    {"kind": "not_interested", "scope": {"category": "gaming", "surface": "for_you"}, "start": 45, "magnitude": 0.8},
+    {"kind": "new_creator_exposure", "scope": {"region": "US"}, "start": 45, "magnitude": -0.5},
+]
+WORLD_METRICS = (
+    "format_share",
+    "share_rate",
+    "review_latency_p90_h",
+    "uploads",
+    "not_interested_rate",
+    "new_creator_share",
+)
+
+
+def make_world(world: Path, seed: int) -> None:
+    """Simulate the world and compute the cube of its scenarios' metrics with the real CLI."""
+    world.mkdir(parents=True, exist_ok=True)
+    scenarios = world.parent / f"{world.name}-scenarios.yaml"
+    scenarios.write_text(yaml.safe_dump({"scenarios": WORLD_SCENARIOS}))
+    ecoradar = [sys.executable, "-m", "ecoradar"]
+    subprocess.run(
+        [
+            *ecoradar,
+            "simulate",
+            "--out",
+            world,
+            "--days",
+            "100",
+            "--scale",
+            "small",
+            "--seed",
+            str(seed),
+            "--scenarios",
+            scenarios,
+        ],
+        check=True,
+    )
+    metrics = [arg for m in WORLD_METRICS for arg in ("--metric", m)]
+    subprocess.run([*ecoradar, "metrics", "compute", "--data", world, *metrics], check=True)
+
 
 def verdicts(console: Console, estimators: list[str], seeds: int) -> None:
     """Part A: verdict counts per outcome and estimator."""
-    table = Table(
-        title=f"A. Verdicts on synthetic issues ({seeds} seeds each; fit on issue start..fix, baseline given)"
-    )
+    table = Table(title=f"A. Verdicts on synthetic issues ({seeds} seeds each; fit on issue start..fix, baseline auto)")
     for col in ("estimator", "outcome", "expected", *VERDICTS, "accuracy", "secs"):
         table.add_column(col, justify="left" if col in ("estimator", "outcome", "expected") else "right")
     for name in estimators:
@@ -199,6 +253,8 @@ def main() -> None:
     parser.add_argument("--placebos", type=int, default=3, help="fake dates per series in part B")
     parser.add_argument("--estimators", default="bsts,bsts_adaptive")
     parser.add_argument("--world", type=Path, help="simulated data folder with its cube (part C)")
+    parser.add_argument("--make-world", action="store_true", help="simulate --world first (takes minutes)")
+    parser.add_argument("--world-seed", type=int, default=2)
     parser.add_argument("--parts", default="ABC")
     args = parser.parse_args()
     console = Console(highlight=False, width=170)
@@ -208,6 +264,8 @@ def main() -> None:
     if "B" in args.parts:
         coverage(console, estimators, args.seeds, args.placebos)
     if "C" in args.parts and args.world:
+        if args.make_world:
+            make_world(args.world, args.world_seed)
         simulated(console, estimators, args.world)
     console.print("CPU timings are noisy: the machine is shared.")
 

@@ -41,7 +41,9 @@ def test_exposure_sources_in_order():
     views = anomaly({"region": "JP"}, metric="views", observed=150.0, expected=200.0)
     assert triage.exposure_of(views, {"views": 1000.0}, counts) == 0.2  # a count's size is its value
     entropy = counts.model_copy(update={"kind": "entropy"})
-    assert triage.exposure_of(views, {"views": 1000.0}, entropy) == pytest.approx(1 / 8)  # not a size: a guess
+    assert triage.exposure_of(dataclasses.replace(views, denominator=4.0), {"views": 4.0}, entropy) == pytest.approx(
+        1 / 8
+    )  # an entropy's denominator counts categories, not traffic: a guess
 
 
 def test_titles_read_like_sentences():

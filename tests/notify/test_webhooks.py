@@ -9,12 +9,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
+from webtests import create_issue, free_port, store_fixture
 
 from ecoradar.errors import InputError
 from ecoradar.issues import service
 from ecoradar.notify import NotifyConfig, Webhook, load_config, notify_issues, notify_since, slack_message
 from ecoradar.store import Issue, WebhookDelivery, utcnow
-from web.webtests import create_issue, free_port, store_fixture
 
 FIXTURES = (store_fixture,)  # pytest finds it here by name
 

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 import pytest
+from webtests import SHIFT, create_issue, store_fixture, world_fixture
 
 from cli_runner import run_cli
 from ecoradar.errors import InputError
@@ -15,7 +16,6 @@ from ecoradar.metrics.loader import load_catalog
 from ecoradar.report.ecosystem import Cube
 from ecoradar.report.weekly import build_weekly, parse_week, render_html, render_md
 from ecoradar.store import Issue
-from web.webtests import SHIFT, create_issue, store_fixture, world_fixture
 
 FIXTURES = (store_fixture, world_fixture)  # pytest finds them here by name
 WEEK = "2026-W07"  # Monday 2026-02-09 .. Sunday 2026-02-15; SHIFT (2026-02-12) falls in it

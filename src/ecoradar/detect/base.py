@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -22,6 +23,21 @@ SPIKE, DIP, LEVEL_SHIFT, TREND = 1, 2, 3, 4
 MAD_TO_SD = 1.4826
 
 _REGISTRY: dict[str, type[Detector]] = {}
+
+#: Modules of the built-in detectors, imported on first lookup (the package no longer imports them eagerly,
+#: so that `ecoradar --help` stays fast).
+BUILTINS = (
+    "ecoradar.detect.level_shift",
+    "ecoradar.detect.ratio",
+    "ecoradar.detect.robust_z",
+    "ecoradar.detect.seasonal",
+    "ecoradar.detect.trend",
+)
+
+
+def _load_builtins() -> None:
+    for module in BUILTINS:
+        importlib.import_module(module)
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,7 @@ def get_detector(name: str) -> type[Detector]:
     Raises:
         NotFound: no detector has that name (the message suggests the closest one).
     """
+    _load_builtins()
     if name not in _REGISTRY:
         raise unknown("detector", name, _REGISTRY)
     return _REGISTRY[name]
@@ -100,6 +117,7 @@ def get_detector(name: str) -> type[Detector]:
 
 def detector_names() -> list[str]:
     """Names of every registered detector, sorted."""
+    _load_builtins()
     return sorted(_REGISTRY)
 
 

@@ -1,23 +1,21 @@
 """CLI commands of the detect stage: `detect` over a data folder's cube, `detect-series` over one CSV column."""
 
+# Heavy imports live inside the commands, to keep `ecoradar --help` fast.
 from __future__ import annotations
 
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
-import pyarrow.dataset as ds
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ecoradar.detect.cube import detect_cube
-from ecoradar.detect.series import detect_series, read_series_csv
 from ecoradar.errors import DataError, InputError, unknown
-from ecoradar.metrics.cube import read_cube
-from ecoradar.metrics.loader import load_catalog
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _out = Console(highlight=False, soft_wrap=True)
 
@@ -35,6 +33,8 @@ def _parse_date(text: str | None, what: str) -> dt.date | None:
 
 
 def _read_events(data: Path) -> pd.DataFrame | None:
+    import pyarrow.dataset as ds
+
     path = Path(data) / "events"
     return ds.dataset(path, format="parquet").to_table().to_pandas() if path.is_dir() else None
 
@@ -55,6 +55,10 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option("--limit", help="Rows shown in the table.")] = 50,
     ) -> None:
         """Find anomalies in every slice of the metric cube and print them ranked."""
+        from ecoradar.detect.cube import detect_cube
+        from ecoradar.metrics.cube import read_cube
+        from ecoradar.metrics.loader import load_catalog
+
         if date and (date_from or date_to):
             raise InputError("give either --date or --from/--to, not both")
         catalog = load_catalog()
@@ -82,11 +86,11 @@ def register(app: typer.Typer) -> None:
             history_days=HISTORY_DAYS,
         )
         if as_json:
-            rows = result.table.to_pandas()
+            rows = result.table.to_pylist()  # dates stay dates (printed YYYY-MM-DD), NULL dims stay null
             print(
                 json.dumps(
                     {
-                        "anomalies": json.loads(rows.to_json(orient="records", date_format="iso")),
+                        "anomalies": rows,
                         "skipped": result.skipped,
                         "tested": result.tested,
                     },
@@ -126,6 +130,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help='Print [{"row","time","score","alarm"}].')] = False,
     ) -> None:
         """Score each row of one series with the default detector: anomaly score in [0, 1] and alarm flag."""
+        from ecoradar.detect.series import detect_series, read_series_csv
+
         frame = read_series_csv(csv, value_col, time_col)
         out = detect_series(frame, value_col=value_col, time_col=time_col, online=online)
         if as_json:

@@ -29,6 +29,8 @@ DEFAULT_ALPHA = 1e-3
 DEFAULT_MIN_IMPACT = 0.002
 #: A fired child whose own deviation accounts for at least this share of its fired parent's replaces the parent
 EXPLAIN_SHARE = 2 / 3
+#: ... and at least this much more than the child's own share of the parent (else the change is proportional: broad).
+CONCENTRATION = 0.2
 
 #: Dimensions whose values come and go with rollouts (a count in such a slice rises and falls with adoption).
 ROLLOUT_DIMS = ("app_version", "model_version")
@@ -276,8 +278,8 @@ def prune_hierarchy(found: pd.DataFrame, dims: list[str], metrics: Mapping[str, 
     """Keep the slice that explains the change when a parent and its descendant fire on the same metric and day.
 
     A descendant whose deviation (weighted by its denominator share when the metric is not additive) is at least
-    EXPLAIN_SHARE of the parent's replaces the parent; otherwise the change is broad, the parent stays and its
-    same-direction descendants go.
+    EXPLAIN_SHARE of the parent's, and exceeds its own share of the parent by CONCENTRATION, replaces the parent;
+    otherwise the change is broad, the parent stays and its same-direction descendants go.
     """
     if len(found) < 2:
         return found
@@ -302,10 +304,15 @@ def prune_hierarchy(found: pd.DataFrame, dims: list[str], metrics: Mapping[str, 
     dev = (f["observed"] - f["expected"]).to_numpy(dtype=float)
     den = f["denominator"].to_numpy(dtype=float)
     additive = f["metric"].map(lambda m: metrics[m].is_additive).to_numpy(dtype=bool)
+    expected = f["expected"].to_numpy(dtype=float)
     with np.errstate(all="ignore"):
-        weight = np.where(additive[par], 1.0, np.nan_to_num(den[chi] / den[par], nan=1.0))
+        den_share = den[chi] / den[par]
+        weight = np.where(additive[par], 1.0, np.nan_to_num(den_share, nan=1.0))
         share = weight * dev[chi] / dev[par]
-    explains = share >= EXPLAIN_SHARE
+        # the child's part of the parent before the change: a child that is most of its parent explains most
+        # of any change, so only a share beyond its size counts as concentrated there
+        size = np.where(additive[par], np.abs(expected[chi] / expected[par]), den_share)
+    explains = (share >= EXPLAIN_SHARE) & (share - np.nan_to_num(size, nan=0.0) >= CONCENTRATION)
     drop_parent[par[explains]] = True
     same_way = np.sign(dev[chi]) == np.sign(dev[par])
     drop_child = chi[~explains & same_way & ~drop_parent[par]]

@@ -27,6 +27,7 @@ from pyspark.sql import types as T
 from ecoradar.data.schema import DIMENSIONS
 from ecoradar.detect.cube import (
     DEFAULT_ALPHA,
+    DEFAULT_MIN_IMPACT,
     DetectionResult,
     _detect_metric,
     _holidays,
@@ -45,7 +46,18 @@ from ecoradar.metrics.spark import SparkEngine, read_table
 #: Slices per pandas group when `buckets` is not given: a [50k, ~63] panel is a few MB per array.
 SLICES_PER_GROUP = 50_000
 
-_NUMBERS = ("observed", "expected", "lower", "upper", "p_value", "p_adj", "score", "start_offset", "denominator")
+_NUMBERS = (
+    "observed",
+    "expected",
+    "lower",
+    "upper",
+    "p_value",
+    "p_adj",
+    "score",
+    "start_offset",
+    "denominator",
+    "impact",
+)
 _TESTED = "__tested__"
 
 
@@ -89,6 +101,7 @@ def detect_cube_spark(
     events: pd.DataFrame | None = None,
     history_days: int = 56,
     alpha: float = DEFAULT_ALPHA,
+    min_impact: float = DEFAULT_MIN_IMPACT,
     buckets: int | None = None,
 ) -> DetectionResult:
     """`detect_cube` on a Spark DataFrame of the cube: the same anomalies, scored in parallel panels.
@@ -100,6 +113,7 @@ def detect_cube_spark(
         events: the events table (holidays are left out of baselines and not judged).
         history_days: days before each judged day that form its baseline.
         alpha: BH level across all slice-days tested on one day.
+        min_impact: smallest share of the platform's metric a reported change must amount to (as detect_cube).
         buckets: groups each metric's slices are hashed into (None: one per SLICES_PER_GROUP slices).
 
     Returns:
@@ -129,7 +143,13 @@ def detect_cube_spark(
     flags = proportion_flags(window, metrics)
     if buckets is None:
         buckets = max(1, math.ceil(window.count() / (len(days) * SLICES_PER_GROUP)))
-    keyed = window.withColumn("_bucket", F.pmod(F.xxhash64(*[F.coalesce(F.col(d), F.lit("")) for d in dims]), buckets))
+    # the root slice (every dim NULL) goes to every group: `_detect_metric` measures impact against its totals
+    is_root = F.lit(True)
+    for d in dims:
+        is_root = is_root & F.col(d).isNull()
+    hashed = F.pmod(F.xxhash64(*[F.coalesce(F.col(d), F.lit("")) for d in dims]), F.lit(buckets))
+    bucket = F.when(is_root, F.sequence(F.lit(0), F.lit(buckets - 1))).otherwise(F.array(hashed))
+    keyed = window.withColumn("_bucket", F.explode(bucket))
 
     def score_panel(rows: pd.DataFrame) -> pd.DataFrame:
         name = rows["metric"].iloc[0]
@@ -137,10 +157,22 @@ def detect_cube_spark(
         if metric.is_ratio and not flags[name]:
             # the slices of this group alone might all be in [0, 1]; the metric as a whole is not a proportion
             metric = metric.model_copy(update={"kind": "mean"})
+        home = rows["_bucket"].iloc[0] == 0
         rows = rows.drop(columns="_bucket").assign(date=pd.to_datetime(rows["date"]).dt.normalize())
         skipped: Counter[str] = Counter()
         tested: Counter[dt.date] = Counter()
         found = _detect_metric(rows, metric, dims, days, holidays, history_days, date_from, skipped, tested, alpha)
+        root = rows[dims].isna().all(axis=1)
+        if not home and root.any():
+            # the root slice is judged and counted in group 0 only: take its verdicts and counts out here
+            found = found.loc[~found[dims].isna().all(axis=1)]
+            root_skipped: Counter[str] = Counter()
+            root_tested: Counter[dt.date] = Counter()
+            _detect_metric(
+                rows.loc[root], metric, dims, days, holidays, history_days, date_from, root_skipped, root_tested, alpha
+            )
+            skipped.subtract(root_skipped)
+            tested.subtract(root_tested)
         found = found.reindex(columns=out_schema.fieldNames()).assign(_reason=None, _count=0)
         stats = pd.DataFrame(
             {
@@ -187,6 +219,10 @@ def detect_cube_spark(
     found = found.sort_values(["metric", "date", *dims], na_position="first", kind="stable").reset_index(drop=True)
     found["q_value"] = bh_qvalues(found["p_adj"].to_numpy(), found["date"].to_numpy(), n_tests=tested)
     found = found.loc[found["q_value"] <= alpha]
+    immaterial = found["impact"].to_numpy(dtype=float) < min_impact  # NaN (no root slice) is kept
+    if immaterial.any():
+        skipped["immaterial"] += int(immaterial.sum())
+        found = found.loc[~immaterial]
     found = prune_hierarchy(found, dims, metrics)
     found = found.sort_values(["q_value", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)
     return DetectionResult(_records(found, dims), dict(skipped), _to_table(found, dims), sum(tested.values()))

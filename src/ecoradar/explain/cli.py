@@ -1,21 +1,22 @@
 """CLI commands of the explain stage: `explain` a day of a metric in a data folder, `localize` one leaf table."""
 
+# Heavy imports live inside the commands, to keep `ecoradar --help` fast.
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import duckdb
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ecoradar.errors import DataError, InputError
-from ecoradar.explain.events import parse_scope
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _out = Console(highlight=False, soft_wrap=True)
 
@@ -34,6 +35,8 @@ def _jsonable(obj):
 
 
 def _events(data: Path) -> pd.DataFrame | None:
+    import duckdb
+
     from ecoradar.data.io import register_tables
 
     con = duckdb.connect()
@@ -58,6 +61,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Rank the root causes of a metric's change on a day, with its mix/rate split and related events."""
         from ecoradar.explain.cube import explain as run_explain
+        from ecoradar.explain.events import parse_scope
         from ecoradar.metrics.cube import read_cube
         from ecoradar.metrics.loader import load_catalog
 
@@ -106,6 +110,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print [{scope, contribution}] as JSON.")] = False,
     ) -> None:
         """Find the root-cause set of one leaf table (observed vs expected per combination of dimension values)."""
+        import pandas as pd
+
         from ecoradar.explain.localize import get_localizer
 
         if not leaves.is_file():

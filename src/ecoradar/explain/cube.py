@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import scipy.optimize
 
 from ecoradar.data.schema import DIMENSIONS
 from ecoradar.errors import InputError, unknown
@@ -57,31 +58,56 @@ def _leaves(today: pd.DataFrame, base: pd.DataFrame, keys: list[str], metric: Me
     agg = {"numerator": "sum", "denominator": "sum", "value": "sum" if metric.is_additive else "mean"}
     today = today.groupby(keys, as_index=False).agg(agg)
     if metric.is_ratio:
-        base["rate"] = base["numerator"] / base["denominator"].where(base["denominator"] > 0)
-        med = base.groupby(keys)["rate"].transform("median")
-        base["resid"] = (base["rate"] - med) / med.where(med > 0)
-        stats = base.groupby(keys).agg(
-            rate=("rate", "median"), spread=("resid", lambda r: (r - r.median()).abs().median())
+        # a ratio is judged with its denominator: the baseline rate is pooled over the baseline days (a median of
+        # daily rates is biased for sparse counts), shrunk to the table's rate by one event's worth of traffic
+        pooled = base.groupby(keys)[["numerator", "denominator"]].sum()
+        overall = pooled["numerator"].sum() / max(pooled["denominator"].sum(), 1e-12)
+        prior = 1.0 / overall if overall > 0 else 0.0
+        pooled["rate"] = (pooled["numerator"] + prior * overall) / (pooled["denominator"] + prior).where(
+            pooled["denominator"] + prior > 0
         )
-        out = today.merge(stats.reset_index(), on=keys, how="left")
+        out = today.merge(pooled[["rate"]].reset_index(), on=keys, how="left")
         out["real"] = out["numerator"].fillna(0.0)
         out["den"] = out["denominator"].fillna(0.0)
-        out["predict"] = out["rate"].fillna(0.0) * out["den"]
-    else:
-        med = base.groupby(keys)["value"].transform("median")
-        base["resid"] = (base["value"] - med) / med.where(med != 0).abs()
-        stats = base.groupby(keys).agg(
-            expected=("value", "median"), spread=("resid", lambda r: (r - r.median()).abs().median())
-        )
-        out = today.merge(stats.reset_index(), on=keys, how="left")
-        out["real"] = out["value"].fillna(0.0)
-        out["predict"] = out["expected"].fillna(0.0) * (days if metric.is_additive else 1)
+        out["predict"] = out["rate"].fillna(overall) * out["den"]
+        a, b = _count_noise(base.merge(pooled[["rate"]].reset_index(), on=keys, how="left"))
+        out["noise"] = np.sqrt(a * out["predict"].abs() + b * out["predict"] ** 2 / days)
+        return out
+    med = base.groupby(keys)["value"].transform("median")
+    base["resid"] = (base["value"] - med) / med.where(med != 0).abs()
+    stats = base.groupby(keys).agg(
+        expected=("value", "median"), spread=("resid", lambda r: (r - r.median()).abs().median())
+    )
+    out = today.merge(stats.reset_index(), on=keys, how="left")
+    out["real"] = out["value"].fillna(0.0)
+    out["predict"] = out["expected"].fillna(0.0) * (days if metric.is_additive else 1)
     # relative spread from the slice's own history, never below a quarter of the typical slice's; a window of
     # several days averages day-to-day noise down
     rel = 1.4826 * out["spread"].fillna(out["spread"].median())
     rel = rel.clip(lower=0.25 * rel.median()).fillna(0.01).clip(lower=1e-4) / np.sqrt(days)
     out["noise"] = rel * out["predict"].abs()
     return out
+
+
+def _count_noise(base: pd.DataFrame, bands: int = 10) -> tuple[float, float]:
+    """Noise of a ratio's numerator from the baseline days: variance = a * expected + b * expected**2 per day.
+
+    `a` is the count noise (1 for Poisson, more for clustered events such as a creator's many impressions), `b`
+    the squared relative day-to-day drift of large slices; fitted by non-negative least squares to the median
+    squared deviation of each size band (robust to the issue-free outliers a baseline still has).
+    """
+    e = (base["rate"] * base["denominator"]).to_numpy(float)
+    r = base["numerator"].to_numpy(float) - e
+    ok = np.isfinite(e) & np.isfinite(r) & (e > 0)
+    e, r = e[ok], r[ok]
+    if len(e) < bands:
+        return 1.0, 0.0
+    chunks = np.array_split(np.argsort(e), bands)
+    size = np.array([np.median(e[c]) for c in chunks])
+    var = np.array([np.median(r[c] ** 2) / 0.4549 for c in chunks])  # median of chi-square(1)
+    # relative fit: every band counts alike, whatever its size
+    coef = scipy.optimize.nnls(np.column_stack([size, size**2]) / var[:, None].clip(1e-12), np.ones(bands))[0]
+    return max(float(coef[0]), 1.0), float(coef[1])
 
 
 def explain(

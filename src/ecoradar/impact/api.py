@@ -56,8 +56,16 @@ def _window(index: pd.Index, pre_period: tuple, post_period: tuple) -> tuple[np.
     if len(pre_period) != 2 or len(post_period) != 2:
         raise InputError("pre_period and post_period must each be a (start, end) pair")
     first, last = index[0], index[-1]
+    dated = isinstance(first, pd.Timestamp)
+    if dated and any(isinstance(b, int | np.integer) for b in (*pre_period, *post_period)):
+        raise InputError(
+            f"period bounds {pre_period}, {post_period} are row numbers but the series is dated: pass dates"
+        )
     try:
-        bounds = [pd.Timestamp(b) if isinstance(first, pd.Timestamp) else b for b in (*pre_period, *post_period)]
+        bounds = [pd.Timestamp(b) if dated else b for b in (*pre_period, *post_period)]
+    except (TypeError, ValueError):
+        raise InputError(f"period bounds {pre_period}, {post_period} are not dates (the series is dated)") from None
+    try:
         pre_start, pre_end, post_start, post_end = bounds
         if post_start < first:
             raise InputError(f"post-period start {_label(post_start)} is before the data start {_label(first)}")

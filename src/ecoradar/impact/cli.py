@@ -1,21 +1,24 @@
 """CLI commands of the impact stage: `ecoradar impact` on an issue or on any CSV series."""
 
+# Heavy imports live inside the commands, to keep `ecoradar --help` fast.
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ecoradar.errors import InputError
-from ecoradar.impact.api import estimate_impact
-from ecoradar.impact.records import ImpactResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ecoradar.impact.records import ImpactResult
 
 
 def load_csv(path: Path, *, y: str, controls: list[str], date_col: str | None) -> tuple[pd.Series, pd.DataFrame | None]:
@@ -23,6 +26,8 @@ def load_csv(path: Path, *, y: str, controls: list[str], date_col: str | None) -
 
     Without --date-col a column named "date" (any case) is used when present; otherwise rows are numbered from 0.
     """
+    import pandas as pd
+
     if not path.is_file():
         raise InputError(f"CSV file not found: {path}")
     try:
@@ -52,6 +57,8 @@ def load_csv(path: Path, *, y: str, controls: list[str], date_col: str | None) -
 
 def _bound(value: str | None, index: pd.Index, option: str):
     """A DATE or ROW bound: a row number (position) or, on a dated series, a date."""
+    import pandas as pd
+
     if value is None:
         return None
     text = value.strip()
@@ -84,6 +91,8 @@ def periods(index: pd.Index, *, post_start: str, pre_start: str | None, post_end
 
 
 def _fmt(value) -> str:
+    import pandas as pd
+
     return str(value.date()) if isinstance(value, pd.Timestamp) else str(value)
 
 
@@ -181,6 +190,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the JSON summary.")] = False,
     ) -> None:
         """Did it work? Effect of a fix (ISSUE_ID) or of any change in a CSV series, against a counterfactual."""
+        from ecoradar.impact.api import estimate_impact
+
         if issue_id is not None:
             result = _issue_impact(
                 issue_id, fix_date=fix_date, controls=controls, db=db, data=data, estimator=estimator, placebo=placebo

@@ -1,5 +1,6 @@
 """CLI of the issues stage: `ecoradar issues list|show|assign|status|comment|export` and `ecoradar health`."""
 
+# Heavy imports live inside the commands, to keep `ecoradar --help` fast.
 from __future__ import annotations
 
 import csv
@@ -17,9 +18,6 @@ from rich.console import Console
 from rich.table import Table
 
 from ecoradar.errors import InputError
-from ecoradar.issues import health as health_mod
-from ecoradar.issues import service
-from ecoradar.store.engine import open_store
 
 #: Piped output gets $COLUMNS (or 160) columns so tables are not squeezed to 80.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else int(os.environ.get("COLUMNS") or 160))
@@ -166,6 +164,9 @@ def build_app() -> typer.Typer:
         db: DbOption = None,
     ) -> None:
         """List issues, most urgent first."""
+        from ecoradar.issues import service
+        from ecoradar.store.engine import open_store
+
         store = open_store(db)
         with store.session() as session:
             rows, total = service.list_issues(
@@ -184,6 +185,9 @@ def build_app() -> typer.Typer:
         db: DbOption = None,
     ) -> None:
         """Show one issue with its root causes and history."""
+        from ecoradar.issues import service
+        from ecoradar.store.engine import open_store
+
         store = open_store(db)
         with store.session() as session:
             d = service.issue_to_dict(service.get_issue(session, issue_id))
@@ -201,6 +205,9 @@ def build_app() -> typer.Typer:
         db: DbOption = None,
     ) -> None:
         """Give an issue to an owner team."""
+        from ecoradar.issues import service
+        from ecoradar.store.engine import open_store
+
         store = open_store(db)
         with store.session() as session:
             issue = service.get_issue(session, issue_id)
@@ -217,6 +224,9 @@ def build_app() -> typer.Typer:
         db: DbOption = None,
     ) -> None:
         """Move an issue through its lifecycle (new -> triaged -> investigating -> mitigating -> resolved)."""
+        from ecoradar.issues import service
+        from ecoradar.store.engine import open_store
+
         fix = parse_date(fix_date, "--fix-date")
         store = open_store(db)
         with store.session() as session:
@@ -233,6 +243,9 @@ def build_app() -> typer.Typer:
         db: DbOption = None,
     ) -> None:
         """Add a comment to an issue."""
+        from ecoradar.issues import service
+        from ecoradar.store.engine import open_store
+
         store = open_store(db)
         with store.session() as session:
             issue = service.get_issue(session, issue_id)
@@ -247,6 +260,9 @@ def build_app() -> typer.Typer:
         db: DbOption = None,
     ) -> None:
         """Export every issue (JSON with history, or CSV without)."""
+        from ecoradar.issues import service
+        from ecoradar.store.engine import open_store
+
         if fmt not in ("json", "csv"):
             raise InputError(f"unknown export format {fmt!r}; allowed: json, csv")
         store = open_store(db)
@@ -271,6 +287,9 @@ def health_command(
     db: DbOption = None,
 ) -> None:
     """Health of the discovery process: time to detect / triage / resolve, recurrence, false positives."""
+    from ecoradar.issues import health as health_mod
+    from ecoradar.store.engine import open_store
+
     start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     if start and end and start > end:
         raise InputError(f"--from {start} is after --to {end}")

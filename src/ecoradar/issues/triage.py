@@ -24,6 +24,8 @@ PRIORITY_THRESHOLDS: tuple[tuple[str, float], ...] = (("P0", 0.10), ("P1", 0.03)
 DURATION_CAP = 7
 #: Metric kinds whose value is the slice's size (no denominator): exposure = expected value / platform value.
 SIZED_BY_VALUE = ("count", "sum", "distinct_count")
+#: Metric kinds whose denominator is not a size (an entropy's is the number of categories): exposure is guessed.
+UNSIZED = ("entropy",)
 #: Largest relative deviation that counts (a rate going from ~0 to anything is "fully affected", not x1000).
 DEVIATION_CAP = 1.0
 #: Values per dimension when an anomaly carries no exposure: 1/cardinality per fixed dimension, a rough guess.
@@ -116,15 +118,21 @@ def exposure_of(anomaly: Anomaly, totals: Mapping[str, float] | None = None, met
 
     Taken from `anomaly.extra['exposure']`, else 1 for the whole platform, else the slice's denominator over
     totals[metric] (the platform's; for counts, sums and distinct counts, which have no denominator, the slice's
-    expected value over the platform's value), else a guess from the dimensions' cardinalities.
+    expected value over the platform's value), else (entropies, or nothing known) a guess from the dimensions'
+    cardinalities.
     """
     if "exposure" in anomaly.extra:
         return float(anomaly.extra["exposure"])
     if not anomaly.scope:
         return 1.0
     total = (totals or {}).get(anomaly.metric) or anomaly.extra.get("platform_denominator")
-    sized_by_value = metric is not None and metric.kind in SIZED_BY_VALUE
-    size = anomaly.denominator or (abs(anomaly.expected) if sized_by_value else None)
+    kind = metric.kind if metric is not None else None
+    if kind in SIZED_BY_VALUE:
+        size = abs(anomaly.expected)
+    elif kind in UNSIZED:
+        size = None
+    else:
+        size = anomaly.denominator
     if size and total:
         return min(1.0, float(size) / float(total))
     return 1.0 / prod(_CARDINALITY.get(d, 4) for d in anomaly.scope)

@@ -1,5 +1,6 @@
 """CLI commands of the metrics stage: metrics list/show/compute and the `sql` console."""
 
+# Heavy imports live inside the commands, to keep `ecoradar --help` fast.
 from __future__ import annotations
 
 import datetime as dt
@@ -9,22 +10,18 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import typer
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
 from ecoradar.errors import InputError
-from ecoradar.metrics.compiler import get_compiler
-from ecoradar.metrics.console import run_sql
-from ecoradar.metrics.cube import compute_cube
-from ecoradar.metrics.loader import load_catalog
 from ecoradar.progress import progress
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 metrics_app = typer.Typer(help="The metric catalog and the metric cube.", no_args_is_help=True)
 
@@ -58,6 +55,8 @@ def _date(value: str | None, option: str) -> dt.date | None:
 @metrics_app.command("list")
 def list_metrics(catalog: CatalogOpt = None) -> None:
     """List the metrics of the catalog (built-ins plus your own)."""
+    from ecoradar.metrics.loader import load_catalog
+
     cat = load_catalog(catalog)
     table = Table(title=f"{len(cat)} metrics")
     for col in ("name", "kind", "category", "direction", "owner"):
@@ -75,6 +74,9 @@ def show(
     dialect: Annotated[str, typer.Option(help="SQL dialect of the generated query.")] = "duckdb",
 ) -> None:
     """Print a metric's definition and the SQL that computes its cube."""
+    from ecoradar.metrics.compiler import get_compiler
+    from ecoradar.metrics.loader import load_catalog
+
     cat = load_catalog(catalog)
     metric = cat.get(name)
     origin = cat.origin(name)
@@ -106,6 +108,9 @@ def compute(
     full: Annotated[bool, typer.Option("--full", help="Recompute every day, not only new ones.")] = False,
 ) -> None:
     """Compute the metric cube (only days not in it yet, unless --from/--to or --full)."""
+    from ecoradar.metrics.cube import compute_cube
+    from ecoradar.metrics.loader import load_catalog
+
     cat = load_catalog(catalog)
     if spark_master is not None and engine != "spark":
         raise InputError(f"--spark-master needs --engine spark (got --engine {engine})")
@@ -149,6 +154,10 @@ def sql(
     out: Annotated[Path | None, typer.Option("--out", help="Write the result to this file.")] = None,
 ) -> None:
     """Run SQL over the data folder: tables impressions, uploads, moderation, creators, events, and cube."""
+    import pyarrow.parquet as pq
+
+    from ecoradar.metrics.console import run_sql
+
     result = run_sql(query, data)
     if format is Format.parquet:
         if out is None:
@@ -168,6 +177,8 @@ def sql(
 
 
 def _render(result: pa.Table, format: Format) -> str:
+    import pyarrow.csv as pacsv
+
     if format is Format.json:
         return json.dumps(result.to_pylist(), default=str, indent=1) + "\n"
     buf = io.BytesIO()

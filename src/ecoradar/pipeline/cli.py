@@ -1,5 +1,6 @@
 """`ecoradar run` (the daily job) and `ecoradar demo` (the whole loop on a simulated world)."""
 
+# Heavy imports live inside the commands, to keep `ecoradar --help` fast.
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,6 @@
 """CLI commands of the report stage: `ecoradar report --week 2026-W07`."""
 
+# Heavy imports live inside the commands, to keep `ecoradar --help` fast.
 from __future__ import annotations
 
 import datetime as dt
@@ -10,10 +11,6 @@ import typer
 from rich.console import Console
 
 from ecoradar.errors import InputError
-from ecoradar.metrics.loader import load_catalog
-from ecoradar.report.ecosystem import Cube
-from ecoradar.report.weekly import build_weekly, write_report
-from ecoradar.store import open_store
 
 _err = Console(stderr=True, highlight=False)
 
@@ -34,6 +31,11 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str | None, typer.Option("--format", help="html | md (default: from --out, else html).")] = None,
     ) -> None:
         """Write the weekly ecosystem report: self-contained HTML (opens offline) or Markdown."""
+        from ecoradar.metrics.loader import load_catalog
+        from ecoradar.report.ecosystem import Cube
+        from ecoradar.report.weekly import build_weekly, write_report
+        from ecoradar.store import open_store
+
         if data is not None and not data.is_dir():
             raise InputError(f"data folder {str(data)!r} does not exist")
         cube = Cube(data) if data is not None else None

@@ -1,5 +1,6 @@
 """CLI commands of the simulate stage."""
 
+# Heavy imports live inside the commands, to keep `ecoradar --help` fast.
 from __future__ import annotations
 
 from datetime import date
@@ -11,8 +12,6 @@ from rich.table import Table
 
 from ecoradar.errors import InputError, unknown
 from ecoradar.progress import progress
-from ecoradar.simulate.simulator import simulate as run_simulation
-from ecoradar.simulate.world import SCALES
 
 
 def register(app: typer.Typer) -> None:
@@ -35,6 +34,9 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Simulate a short-video ecosystem: impressions, uploads, moderation, creators, events and truth.json."""
+        from ecoradar.simulate.simulator import simulate as run_simulation
+        from ecoradar.simulate.world import SCALES
+
         try:
             first = date.fromisoformat(start)
         except ValueError:

@@ -1,5 +1,6 @@
 """CLI commands of the web stage: `serve` and `users add|list|remove|rotate`."""
 
+# Heavy imports live inside the commands, to keep `ecoradar --help` fast.
 from __future__ import annotations
 
 import json
@@ -12,9 +13,6 @@ from rich.console import Console
 from rich.table import Table
 
 from ecoradar.errors import InputError
-from ecoradar.store import open_store
-from ecoradar.web import auth
-from ecoradar.web.main import serve as run
 from ecoradar.web.settings import Settings
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Store URL (default $ECORADAR_DB, then ./ecoradar.db).")]
@@ -45,6 +43,8 @@ def register(app: typer.Typer) -> None:
         no_auth: Annotated[bool, typer.Option("--no-auth", help="Demo only: no sign-in, everyone is admin.")] = False,
     ) -> None:
         """Serve the web app and the REST API (OpenAPI at /docs)."""
+        from ecoradar.web.main import serve as run
+
         settings = settings_from(data_dir=data, db_url=db, auth=not no_auth)
         if no_auth:
             _err.print(
@@ -62,6 +62,9 @@ def register(app: typer.Typer) -> None:
         db: DbOpt = None,
     ) -> None:
         """Create a user and print its token once, as the last line (only its hash is stored)."""
+        from ecoradar.store import open_store
+        from ecoradar.web import auth
+
         auth.check_role(role)
         store = open_store(db)
         try:
@@ -75,6 +78,9 @@ def register(app: typer.Typer) -> None:
     @users.command("list")
     def users_list(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         """List users (never their tokens)."""
+        from ecoradar.store import open_store
+        from ecoradar.web import auth
+
         store = open_store(db)
         try:
             with store.session() as session:
@@ -92,6 +98,9 @@ def register(app: typer.Typer) -> None:
     @users.command("remove")
     def users_remove(name: str, db: DbOpt = None) -> None:
         """Delete a user; their token stops working."""
+        from ecoradar.store import open_store
+        from ecoradar.web import auth
+
         store = open_store(db)
         try:
             with store.transaction() as session:
@@ -103,6 +112,9 @@ def register(app: typer.Typer) -> None:
     @users.command("rotate")
     def users_rotate(name: str, db: DbOpt = None) -> None:
         """Give a user a new token (printed as the last line); the old one stops working."""
+        from ecoradar.store import open_store
+        from ecoradar.web import auth
+
         store = open_store(db)
         try:
             with store.transaction() as session:

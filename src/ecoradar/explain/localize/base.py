@@ -54,11 +54,16 @@ class LeafCube:
     def groups(self, cuboid: tuple[int, ...]) -> tuple[np.ndarray, int]:
         """Dense element code of every leaf in a cuboid, and the number of elements."""
         if cuboid not in self._cuboids:
-            # one mixed-radix integer per leaf (the product of cardinalities fits int64 for any real cube)
-            key = np.zeros(self.n, dtype=np.int64)
-            for j in cuboid:
-                key = key * len(self.labels[j]) + self.codes[:, j]
-            size = int(np.prod([len(self.labels[j]) for j in cuboid], dtype=float))
+            # one mixed-radix integer per leaf over the parent cuboid's dense codes (computed first, as cuboids
+            # come shallow first): same order as over the raw codes, one pass and a small radix
+            *head, last = cuboid
+            radix = len(self.labels[last])
+            if head:
+                parent, k_parent = self.groups(tuple(head))
+                key = parent.astype(np.int64) * radix + self.codes[:, last]
+                size = k_parent * radix
+            else:
+                key, size = self.codes[:, last].astype(np.int64), radix
             if size <= 4 * self.n:
                 present = np.bincount(key, minlength=size) > 0
                 inverse = (np.cumsum(present) - 1)[key]
