@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import numpy as np
 import pandas as pd
@@ -13,19 +12,16 @@ import scipy.optimize
 from ecoradar.data.schema import DIMENSIONS
 from ecoradar.errors import InputError, unknown
 from ecoradar.explain.events import related_events
-from ecoradar.explain.localize.base import LeafCube, leaf_cube, root_causes
-from ecoradar.explain.localize.ripple import Ripple
 from ecoradar.explain.mixrate import mix_rate_split, segment_parts
 from ecoradar.explain.records import Explanation, MixRateSplit, RootCause
 from ecoradar.metrics.model import Metric
 
-#: Score of "the whole scope moved": a narrower answer must explain its share of the change with at least this
-#: much less cover (see _concentration) to be preferred.
-WHOLE_SCORE = 0.1
-#: A set of elements competes only when its evidence (its best element's net gain) is at least this share of the
-#: strongest set's:
-#: a table that found a sliver of noise may look concentrated, but it explains little.
-EVIDENCE_SHARE = 0.25
+#: A further root cause must beat its succinctness price by this much (in squared noise units, ~ 3 sigma).
+EXTRA_SCORE = 9.0
+#: Most root causes returned.
+MAX_CAUSES = 5
+#: Marks "all" in a slice key while scanning (NULL cannot be matched).
+ALL = "\x00all"
 #: Fewest baseline days a slice needs before its expected value means anything.
 MIN_BASELINE_DAYS = 2
 
@@ -40,15 +36,15 @@ def _baseline_dates(dates: list[dt.date], ref: dt.date, baseline_days: int, week
     return [d for d in dates if ref - dt.timedelta(days=baseline_days) <= d < ref]
 
 
-def _slices(frame: pd.DataFrame, dims: list[str], scope: dict[str, str]) -> pd.DataFrame:
-    """Rows of the scope's children: scope dimensions fixed, one or two more set, the rest NULL ('all')."""
+def _slices(frame: pd.DataFrame, dims: list[str], scope: dict[str, str], lowest: int = 1) -> pd.DataFrame:
+    """Rows of the scope's children: scope dimensions fixed, `lowest` (1) or two more set, the rest NULL ('all')."""
     inside = np.ones(len(frame), dtype=bool)
     for k, v in scope.items():
         inside &= (frame[k] == v).fillna(False).to_numpy(bool)
     others = [d for d in DIMENSIONS if d in frame.columns and d not in scope]
     extra = frame[others].notna().to_numpy().sum(axis=1)
     free = frame[[d for d in others if d not in dims]].notna().to_numpy().any(axis=1) if others else False
-    return frame[inside & (extra >= 1) & (extra <= 2) & ~free]
+    return frame[inside & (extra >= lowest) & (extra <= 2) & ~free]
 
 
 def _leaves(today: pd.DataFrame, base: pd.DataFrame, keys: list[str], metric: Metric, days: int) -> pd.DataFrame:
@@ -70,8 +66,17 @@ def _leaves(today: pd.DataFrame, base: pd.DataFrame, keys: list[str], metric: Me
         out["real"] = out["numerator"].fillna(0.0)
         out["den"] = out["denominator"].fillna(0.0)
         out["predict"] = out["rate"].fillna(overall) * out["den"]
-        a, b = _count_noise(base.merge(pooled[["rate"]].reset_index(), on=keys, how="left"))
-        out["noise"] = np.sqrt(a * out["predict"].abs() + b * out["predict"] ** 2 / days)
+        base = base.merge(pooled[["rate"]].reset_index(), on=keys, how="left")
+        a, b = _count_noise(base)
+        # a slice's own history may be noisier than the model (clustered events, drift): its dispersion index
+        # sum(dev^2) / sum(expected) over the baseline days covers both the count and the drift part
+        base["e"] = base["rate"] * base["denominator"]
+        base["dev2"] = (base["numerator"] - base["e"]) ** 2
+        disp = base.groupby(keys)[["dev2", "e"]].sum()
+        disp["phi"] = disp["dev2"] / disp["e"].where(disp["e"] > 0)
+        out = out.merge(disp[["phi"]].reset_index(), on=keys, how="left")
+        model = a * out["predict"].abs() + b * out["predict"] ** 2 / days
+        out["noise"] = np.sqrt(np.maximum(model, out["phi"].fillna(0.0) * out["predict"].abs()))
         return out
     med = base.groupby(keys)["value"].transform("median")
     base["resid"] = (base["value"] - med) / med.where(med != 0).abs()
@@ -119,7 +124,6 @@ def explain(
     events: pd.DataFrame | None = None,
     baseline_days: int = 28,
     change_start: dt.date | None = None,
-    localizer: Ripple | None = None,
 ) -> Explanation:
     """Why `metric` moved on `date` in `scope`.
 
@@ -139,7 +143,6 @@ def explain(
         baseline_days (int): how far back the baseline reaches.
         change_start (datetime.date | None): first day of the change: the baseline ends before it, and the days
             from it to `date` are pooled (more data per slice than one day).
-        localizer (Ripple | None): our localizer with its tunables (default settings when None).
 
     Returns:
         Explanation: root causes as full slices (scope included), mix/rate splits, related events.
@@ -179,53 +182,20 @@ def explain(
     today = children[children["date"].isin(set(window))]
     if today.empty:
         raise InputError(f"slice {scope or 'all'} of {metric.name!r} has no children on {date}")
-    base = children[children["date"].isin(set(base_dates))]
     free = [d for d in dims if d not in scope]
-    tables = list(itertools.combinations(free, 2)) if not scope and len(free) > 1 else [(d,) for d in free]
-    loc = localizer or Ripple()
-    answers: list[tuple[float, float, list[RootCause]]] = []  # (concentration, evidence, root causes)
-    for keys in tables:
-        keys = list(keys)
-        extra = [d for d in free if d not in keys]
-        pick = today[keys].notna().all(axis=1)
-        bpick = base[keys].notna().all(axis=1)
-        if extra:
-            pick &= today[extra].isna().all(axis=1)
-            bpick &= base[extra].isna().all(axis=1)
-        t_today = today[pick.to_numpy(bool)]
-        if len(t_today) < 2:
-            continue
-        leaves = _leaves(t_today, base[bpick.to_numpy(bool)], keys, metric, len(window))
-        cols = {"real_den_col": "den", "predict_den_col": "den"} if metric.is_ratio else {}
-        lc = leaf_cube(leaves, keys, noise_col="noise", **cols)
-        found = loc.fit(lc)
-        gain, whole = sum(g for _, g in found), loc.whole(lc)
-        if whole >= gain and whole > 0:
-            obs, exp = float(lc.real.sum()), float(lc.predict.sum())
-            answers.append((WHOLE_SCORE, whole, [RootCause(dict(scope), 1.0, obs, exp)]))
-        elif gain > 0:
-            elements = [el for el, _ in found]
-            # shares of an entity sum to one in every slice: their changes cancel, so they are weighed unsigned
-            scale = 1.0
-            if metric.kind == "share":
-                total = float(lc.real.sum() - lc.predict.sum())
-                scale = total / max(float(np.abs(lc.real - lc.predict).sum()), 1e-12)
-            causes = [
-                RootCause({**scope, **rc.scope}, rc.contribution * scale, rc.observed, rc.expected)
-                for rc in root_causes(lc, elements, by_share=False)  # strongest evidence first
-            ]
-            top = max(g for _, g in found)  # evidence: the strongest single element, not a pile of weak ones
-            answers.append((_concentration(lc, elements, loc.noise(lc)[1]), top, causes))
-    # among the answers with real evidence (a good share of the strongest table's gain), the most concentrated
-    strongest = max((a[1] for a in answers if a[0] != WHOLE_SCORE), default=0.0)
-    best = max(
-        (a for a in answers if a[0] == WHOLE_SCORE or a[1] >= EVIDENCE_SHARE * strongest),
-        default=(0.0, 0.0, []),
-        key=lambda a: a[0],
-    )
+    own = _slices(frame, dims, scope, lowest=0)
+    own = own[own[free].isna().all(axis=1).to_numpy(bool)]
+    causes, fixing = _scan(pd.concat([own, children]), free, scope, metric, window, base_dates)
     splits = _mix_rate(children, free, window, base_dates) if metric.is_ratio else []
-    causes = best[2]
-    if splits and splits[0][0].label == "mix_shift":
+    # a mix shift moves no rate inside the segments it moved between: if a slice fixing a segment clearly moved,
+    # rates changed, and the scan's slices stay the causes
+    mix = splits[0][0] if splits else None
+    if (
+        mix
+        and mix.label == "mix_shift"
+        and fixing.get(mix.dimension, 0.0) <= EXTRA_SCORE
+        and _unusual_mix(mix, children, free, window, base_dates)
+    ):
         causes = _moved_traffic(*splits[0], scope)
     related = []
     if events is not None and len(events):
@@ -241,19 +211,35 @@ def _mix_rate(
     for d in free:
         others = [x for x in free if x != d]
         rows = children[children[d].notna() & (children[others].isna().all(axis=1) if others else True)]
-        after = rows[rows["date"].isin(set(window))].groupby(d)[["numerator", "denominator"]].sum() / len(window)
-        before = rows[rows["date"].isin(set(base_dates))].groupby(d)[["numerator", "denominator"]].sum() / len(
-            base_dates
-        )
-        seg = before.join(after, how="outer", suffixes=("_b", "_a")).fillna(0.0)
-        if seg.empty or seg["denominator_b"].sum() <= 0 or seg["denominator_a"].sum() <= 0:
+        seg = _segments(rows, d, window, base_dates)
+        if seg is None:
             continue
-        seg.columns = ["num_before", "den_before", "num_after", "den_after"]
         rates = pd.concat([seg["num_before"] / seg["den_before"], seg["num_after"] / seg["den_after"]]).dropna()
         if rates.isin([0.0, 1.0]).all():
             continue  # the dimension defines the numerator (creator_age for a new-creator share): all mix, no news
         out.append((mix_rate_split(seg, d), seg))
     return sorted(out, key=lambda x: -abs(x[0].mix_effect))
+
+
+def _segments(rows: pd.DataFrame, d: str, window: list, base_dates: list) -> pd.DataFrame | None:
+    """Per value of `d`: numerator and denominator on an average baseline day and an average window day."""
+    after = rows[rows["date"].isin(set(window))].groupby(d)[["numerator", "denominator"]].sum() / len(window)
+    before = rows[rows["date"].isin(set(base_dates))].groupby(d)[["numerator", "denominator"]].sum() / len(base_dates)
+    seg = before.join(after, how="outer", suffixes=("_b", "_a")).fillna(0.0)
+    if seg.empty or seg["denominator_b"].sum() <= 0 or seg["denominator_a"].sum() <= 0:
+        return None
+    seg.columns = ["num_before", "den_before", "num_after", "den_after"]
+    return seg
+
+
+def _unusual_mix(split: MixRateSplit, children: pd.DataFrame, free: list[str], window: list, base_dates: list) -> bool:
+    """Whether a mix shift is news: at least half of its mix effect shows against the days just before the window
+    (a step), not only against the whole baseline (traffic that always drifts, such as app versions rolling out)."""
+    d = split.dimension
+    others = [x for x in free if x != d]
+    rows = children[children[d].notna() & (children[others].isna().all(axis=1) if others else True)]
+    seg = _segments(rows, d, window, base_dates[-len(window) :])
+    return seg is None or abs(mix_rate_split(seg, d).mix_effect) >= 0.5 * abs(split.mix_effect)
 
 
 def _moved_traffic(split: MixRateSplit, seg: pd.DataFrame, scope: dict[str, str]) -> list[RootCause]:
@@ -276,19 +262,133 @@ def _moved_traffic(split: MixRateSplit, seg: pd.DataFrame, scope: dict[str, str]
     ]
 
 
-def _concentration(lc: LeafCube, elements: list, sd: np.ndarray) -> float:
-    """Share of the table's change beyond noise that the elements hold, minus the share of expected value they cover.
+def _scan(
+    rows: pd.DataFrame,
+    free: list[str],
+    scope: dict[str, str],
+    metric: Metric,
+    window: list[dt.date],
+    base_dates: list[dt.date],
+) -> tuple[list[RootCause], dict[str, float]]:
+    """Root causes by a scan over the scope and its children: the slice whose pooled change is largest in noise
+    units (z squared) beyond a succinctness price of 2 ln(number of slices of its depth), then, on what the
+    chosen slices leave unexplained, further slices that still beat the price by EXTRA_SCORE.
 
-    A table blind to the dimension that moved sees the change smeared over all its leaves, so it needs broad
-    elements (high cover) to explain it, and what it finds holds little of its leaves' change; the table that
-    sees the cause explains most of it with a narrow slice. Each leaf's change counts unsigned and beyond its
-    noise (`sd`), so neither cancelling changes (shares) nor many noisy leaves decide.
+    A slice's z squared is its log-likelihood gain from one factor: a parent of the moved slice sees the change
+    diluted by its other traffic, a child sees only part of the data, so in expectation the moved slice scores
+    highest; the price stops a deeper level's many slices from winning by chance. The residual of a slice is the
+    slice minus its overlap with the chosen ones (looked up in the cube, which holds slices up to depth 2); a
+    slice whose overlap is deeper than the cube holds is no longer a candidate. Also returns, per free
+    dimension, the best score (evidence minus price) of a slice that fixes it.
     """
-    union = np.zeros(lc.n, dtype=bool)
-    for el in elements:
-        union |= lc.mask(el)
-    excess = np.maximum(np.abs(lc.real - lc.predict) - sd, 0.0)
-    size = float(np.abs(lc.predict).sum())
-    if not excess.sum() or not size:
-        return 0.0
-    return float(excess[union].sum() / excess.sum()) - float(np.abs(lc.predict[union]).sum()) / size
+    rows = rows.copy()
+    rows[free] = rows[free].astype(object).where(rows[free].notna(), ALL)
+    today = rows[rows["date"].isin(set(window))]
+    leaves = _leaves(today, rows[rows["date"].isin(set(base_dates))], free, metric, len(window))
+    vals = leaves[free].to_numpy(object)
+    real, predict = leaves["real"].to_numpy(float), leaves["predict"].to_numpy(float)
+    var = leaves["noise"].to_numpy(float) ** 2
+    var = np.maximum(var, np.quantile(var[var > 0], 0.1) if (var > 0).any() else 1e-12)
+    depth = (vals != ALL).sum(axis=1)
+    price = np.where(depth > 0, 2 * np.log(np.maximum(np.bincount(depth, minlength=3)[depth], 1)), 0.0)
+    index = pd.MultiIndex.from_arrays(vals.T)
+    r_real, r_pred, r_var = real.copy(), predict.copy(), var.copy()
+    alive = np.ones(len(vals), dtype=bool)
+    chosen: list[int] = []
+    fixing: dict[str, float] = {}
+    while alive.any() and len(chosen) < MAX_CAUSES:
+        # the whole scope is only ever the first answer, and only when its own change is clear
+        whole = depth == 0
+        alive &= ~whole if chosen else ~whole | (_evidence(real, predict, var, metric.is_ratio) > EXTRA_SCORE)
+        score = np.where(alive, _evidence(r_real, r_pred, r_var, metric.is_ratio) - price, -np.inf)
+        j = int(np.argmax(score))
+        if chosen and score[j] <= EXTRA_SCORE:
+            break
+        if not chosen:
+            fixing = {d: float(score[vals[:, i] != ALL].max(initial=-np.inf)) for i, d in enumerate(free)}
+        j = _widen(j, vals, index, r_real, r_pred, r_var, price)
+        # residuals: minus the overlap with the chosen slice, plus back its overlap with earlier ones
+        for sign, key in [(1.0, vals[j])] + [(-1.0, _merge(vals[j], vals[k])) for k in chosen]:
+            if key is None:
+                continue
+            merged, ok = _merge_all(vals, key)
+            pos = np.where(ok, index.get_indexer(pd.MultiIndex.from_arrays(merged.T)), -1)
+            hit = pos >= 0
+            r_real[hit] -= sign * real[pos[hit]]
+            r_pred[hit] -= sign * predict[pos[hit]]
+            r_var[hit] = np.maximum(r_var[hit] - sign * var[pos[hit]], 1e-12)
+            # a slice whose overlap the cube lacks (deeper than 2) can't be judged any more
+            alive &= ~ok | hit
+            if sign > 0:
+                alive &= ~(hit & (pos == np.arange(len(pos))))  # a slice inside the chosen one is explained
+        chosen.append(j)
+    total = float(real[depth == 0].sum() - predict[depth == 0].sum())
+    moves = real[chosen] - predict[chosen]
+    if metric.kind == "share" or abs(total) < 1e-12:  # shares of an entity cancel: weigh the moves unsigned
+        total = float(np.abs(moves).sum()) * np.sign(moves[0]) or 1.0
+    causes = [
+        RootCause(
+            {**scope, **{d: str(v) for d, v in zip(free, vals[j], strict=True) if v != ALL}},
+            float(real[j] - predict[j]) / total,
+            float(real[j]),
+            float(predict[j]),
+        )
+        for j in chosen
+    ]
+    return causes, fixing
+
+
+def _merge(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """The overlap of two slice keys (None when a value differs)."""
+    both = (a != ALL) & (b != ALL)
+    if (a[both] != b[both]).any():
+        return None
+    return np.where(b != ALL, b, a)
+
+
+def _merge_all(vals: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Overlap of every slice with one key, and which slices overlap it at all."""
+    ok = ~((vals != ALL) & (key != ALL) & (vals != key)).any(axis=1)
+    return np.where(key != ALL, key, vals), ok
+
+
+def _widen(
+    j: int,
+    vals: np.ndarray,
+    index: pd.MultiIndex,
+    real: np.ndarray,
+    pred: np.ndarray,
+    var: np.ndarray,
+    price: np.ndarray,
+) -> int:
+    """Replace a slice by a parent while the parent's rest (parent minus the slice) moved the same way, beyond
+    its price: the change was wider than the slice that moved most (e.g. where two causes overlap)."""
+    while (vals[j] != ALL).sum() > 1:  # never up to the scope itself: that answer must win on its own
+        move = real[j] - pred[j]
+        options = []
+        for d in np.flatnonzero(vals[j] != ALL):
+            key = vals[j].copy()
+            key[d] = ALL
+            p = index.get_indexer(pd.MultiIndex.from_arrays(key[:, None]))[0]
+            if p < 0:
+                continue
+            rest = real[p] - real[j] - (pred[p] - pred[j])
+            z2 = rest**2 / max(var[p] - var[j], 1e-12)
+            if np.sign(rest) == np.sign(move) and z2 > price[p] + EXTRA_SCORE:
+                options.append((z2, p))
+        if not options:
+            break
+        j = max(options)[1]
+    return j
+
+
+def _evidence(real: np.ndarray, pred: np.ndarray, var: np.ndarray, counts: bool) -> np.ndarray:
+    """Log-likelihood gain of one factor on a slice, in noise units: z squared, or for counts (a ratio's
+    numerator) the Poisson deviance scaled by the slice's dispersion (var / expected), so that 3 events where
+    0.1 were expected are not 8 sigma."""
+    var = np.maximum(var, 1e-12)
+    if not counts:
+        return (real - pred) ** 2 / var
+    x, mu = np.maximum(real, 0.0), np.maximum(pred, 1e-9)
+    dev = 2 * (x * np.log(np.where(x > 0, x / mu, 1.0)) - (x - mu))
+    return dev * mu / np.maximum(var, mu)

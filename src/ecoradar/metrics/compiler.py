@@ -145,6 +145,8 @@ class Compiler:
     """The sqlglot dialect SQL is written in."""
     UNSUPPORTED_KINDS: ClassVar[tuple[str, ...]] = ()
     """Metric kinds this engine cannot compute (compile raises MetricNotSupported)."""
+    MATERIALIZE_SHARED: ClassVar[bool] = False
+    """Whether a source CTE read by several plans is written `AS MATERIALIZED` (read and joined once)."""
     registry: ClassVar[dict[str, type[Compiler]]] = {}
 
     def __init_subclass__(cls, **kwargs):
@@ -227,21 +229,21 @@ class Compiler:
             dims_used.update(dict.fromkeys(plan.dims))
             needed.update(dict.fromkeys(self._needed_columns(plan, parsed[i])))
             users.append(i)
-        ctes: list[tuple[str, exp.Expression]] = []
+        ctes: list[tuple[str, exp.Expression, bool]] = []
         src_of: dict[int, str] = {}
         for j, ((tables, date_column), (dims_used, needed, users)) in enumerate(sources.items()):
             ordered = tuple(d for d in DIMENSIONS if d in dims_used)
             query = self.source(tables, ordered, list(needed), date_column, date_from=date_from, date_to=date_to)
-            ctes.append((f"src{j}", query))
+            ctes.append((f"src{j}", query, self.MATERIALIZE_SHARED and len(users) > 1))
             src_of.update(dict.fromkeys(users, f"src{j}"))
         parts = []
         for i, plan in enumerate(plans):
             plan_ctes, tidy = self.plan_query(plan, parsed[i], src_of[i], prefix=f"p{i}_")
-            ctes += plan_ctes
+            ctes += [(name, cte, False) for name, cte in plan_ctes]
             parts.append(tidy)
         query = parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)
-        for name, cte in ctes:
-            query = query.with_(name, as_=cte, copy=False)
+        for name, cte, materialized in ctes:
+            query = query.with_(name, as_=cte, copy=False, materialized=materialized or None)
         return query
 
     # -- compile steps -------------------------------------------------------------------------------------------
@@ -599,6 +601,7 @@ class DuckDBCompiler(Compiler):
     """DuckDB: every rule of the base compiler applies as is."""
 
     dialect = "duckdb"
+    MATERIALIZE_SHARED = True
 
 
 #: Dialects whose compiler lives in an engine module imported on first use.
