@@ -33,5 +33,11 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+bench: install ## the quick benchmarks (each prints a table); see bench/README.md for the rest
+	$(BIN)/python bench/bench_simulate.py
+	$(BIN)/python bench/bench_detect_nab.py
+	$(BIN)/python bench/bench_rca.py
+	$(BIN)/python bench/bench_impact_reference.py
+
 clean:
 	rm -rf .uv $(VENV) $(DEMO_DIR) .pytest_cache

@@ -122,3 +122,11 @@ def test_pooled_window_after_the_start():
     assert ex.root_causes[0].scope == {"region": "ID", "format": "photo"}
     with pytest.raises(InputError, match="after the day"):
         explain(rows, METRIC, date=day - dt.timedelta(days=3), change_start=day)
+
+
+@pytest.mark.parametrize("cause", [{"region": "JP"}, {"region": "ID", "format": "photo"}])
+def test_sparse_counts_are_judged_with_their_denominators(cause):
+    # ~1-4 reports a day per leaf: daily rates are mostly 0 or 1/views, so only pooled counts show the change
+    rows, day = cube(rate_causes=[cause], change_days=3, views_scale=0.002, poisson=True, seed=11)
+    ex = explain(rows, METRIC, date=day, change_start=day - dt.timedelta(days=2))
+    assert ex.root_causes[0].scope == cause

@@ -33,15 +33,18 @@ def cube(
     change_days: int = 1,
     rate_factor: float = 3.0,
     seed: int = 3,
+    views_scale: float = 1.0,
+    poisson: bool = False,
 ) -> tuple[pd.DataFrame, dt.date]:
     """A ratio-metric cube (numerator = reports, denominator = views) over DIMS, depth <= 2, for `days` days.
 
     Leaves under `rate_causes` get `rate_factor` x their report rate on the last `change_days` days; `mix_to`
-    moves traffic (views) toward one slice without changing any rate. Returns (cube rows, last day).
+    moves traffic (views) toward one slice without changing any rate; `views_scale` scales traffic and `poisson`
+    draws reports as counts (sparse slices when both are small). Returns (cube rows, last day).
     """
     rng = np.random.default_rng(seed)
     leaves = pd.DataFrame(list(itertools.product(*DIMS.values())), columns=list(DIMS))
-    base_views = rng.uniform(5e4, 2e5, len(leaves))
+    base_views = rng.uniform(5e4, 2e5, len(leaves)) * views_scale
     base_rate = rng.uniform(0.002, 0.02, len(leaves))
     start = dt.date(2026, 3, 1)
     frames = []
@@ -56,7 +59,8 @@ def cube(
             if mix_to:
                 m = np.logical_and.reduce([leaves[k] == v for k, v in mix_to.items()])
                 views[m] *= 4
-        frames.append(leaves.assign(date=day, numerator=views * rate, denominator=views))
+        reports = rng.poisson(views * rate).astype(float) if poisson else views * rate
+        frames.append(leaves.assign(date=day, numerator=reports, denominator=views))
     daily = pd.concat(frames, ignore_index=True)
     out = []
     for depth in range(0, 3):

@@ -28,12 +28,14 @@ from ecoradar.data.schema import DIMENSIONS
 from ecoradar.detect.cube import (
     DEFAULT_ALPHA,
     DEFAULT_MIN_IMPACT,
+    GATE_P,
     DetectionResult,
     _detect_metric,
     _holidays,
     _records,
     _schema,
     _to_table,
+    gate_hierarchy,
     prune_hierarchy,
 )
 from ecoradar.detect.multitest import bh_qvalues
@@ -59,6 +61,7 @@ _NUMBERS = (
     "impact",
 )
 _TESTED = "__tested__"
+_PHANTOM = "\x00ecoradar-phantom"
 
 
 def read_cube_spark(session: SparkSession, location: str) -> DataFrame:
@@ -151,28 +154,41 @@ def detect_cube_spark(
     bucket = F.when(is_root, F.sequence(F.lit(0), F.lit(buckets - 1))).otherwise(F.array(hashed))
     keyed = window.withColumn("_bucket", F.explode(bucket))
 
+    level = max(alpha, GATE_P)  # candidates down to the gate's level (see gate_hierarchy)
+
     def score_panel(rows: pd.DataFrame) -> pd.DataFrame:
         name = rows["metric"].iloc[0]
         metric = metrics[name]
-        if metric.is_ratio and not flags[name]:
-            # the slices of this group alone might all be in [0, 1]; the metric as a whole is not a proportion
-            metric = metric.model_copy(update={"kind": "mean"})
         home = rows["_bucket"].iloc[0] == 0
         rows = rows.drop(columns="_bucket").assign(date=pd.to_datetime(rows["date"]).dt.normalize())
+        root = rows[dims].isna().all(axis=1)
+        extra = rows.iloc[:0]
+        if metric.is_ratio and not flags[name]:
+            # the metric is no proportion, yet this group's slices alone may all be in [0, 1]: a phantom slice whose
+            # one value (above 1) lies before the judged days makes `_detect_metric` decide as on the whole metric
+            extra = pd.DataFrame({"metric": [name], "date": [days[0]], "value": [2.0], "denominator": [0.0]})
+            extra = extra.assign(**{d: [_PHANTOM if i == 0 else None] for i, d in enumerate(dims)})
         skipped: Counter[str] = Counter()
         tested: Counter[dt.date] = Counter()
-        found = _detect_metric(rows, metric, dims, days, holidays, history_days, date_from, skipped, tested, alpha)
-        root = rows[dims].isna().all(axis=1)
-        if not home and root.any():
-            # the root slice is judged and counted in group 0 only: take its verdicts and counts out here
-            found = found.loc[~found[dims].isna().all(axis=1)]
-            root_skipped: Counter[str] = Counter()
-            root_tested: Counter[dt.date] = Counter()
+        found = _detect_metric(
+            pd.concat([rows, extra], ignore_index=True),
+            *(metric, dims, days, holidays, history_days, date_from, skipped, tested, level),
+        )
+        found = found.loc[found[dims[0]].ne(_PHANTOM).fillna(True)]
+        # what to take out of the counts: the phantom (missing on every judged day) and, outside group 0, the root
+        # slice, which every group holds for the platform totals but only group 0 judges and counts
+        out_rows = rows.loc[root] if not home and root.any() else rows.iloc[:0]
+        if len(out_rows) or len(extra):
+            if len(out_rows):
+                found = found.loc[~found[dims].isna().all(axis=1)]
+            less_skipped: Counter[str] = Counter()
+            less_tested: Counter[dt.date] = Counter()
             _detect_metric(
-                rows.loc[root], metric, dims, days, holidays, history_days, date_from, root_skipped, root_tested, alpha
+                pd.concat([out_rows, extra], ignore_index=True),
+                *(metric, dims, days, holidays, history_days, date_from, less_skipped, less_tested, level),
             )
-            skipped.subtract(root_skipped)
-            tested.subtract(root_tested)
+            skipped.subtract(less_skipped)
+            tested.subtract(less_tested)
         found = found.reindex(columns=out_schema.fieldNames()).assign(_reason=None, _count=0)
         stats = pd.DataFrame(
             {
@@ -210,7 +226,7 @@ def detect_cube_spark(
             skipped[reason] += int(n)
     skipped["metric_not_in_cube"] += len(set(metrics) - set(stats["metric"]))
     skipped = Counter({k: v for k, v in skipped.items() if v})
-    found = scored.loc[scored["_reason"].isna()].drop(columns=["_reason", "_count"])
+    found = gate_hierarchy(scored.loc[scored["_reason"].isna()].drop(columns=["_reason", "_count"]), dims, skipped)
     if found.empty:
         return DetectionResult([], dict(skipped), _schema(dims).empty_table(), sum(tested.values()))
     for c in ("metric", *dims, "kind", "detector"):

@@ -79,11 +79,12 @@ def _leaves(today: pd.DataFrame, base: pd.DataFrame, keys: list[str], metric: Me
         out["noise"] = np.sqrt(np.maximum(model, out["phi"].fillna(0.0) * out["predict"].abs()))
         return out
     med = base.groupby(keys)["value"].transform("median")
-    base["resid"] = (base["value"] - med) / med.where(med != 0).abs()
-    stats = base.groupby(keys).agg(
-        expected=("value", "median"), spread=("resid", lambda r: (r - r.median()).abs().median())
-    )
-    out = today.merge(stats.reset_index(), on=keys, how="left")
+    base["resid"] = ((base["value"] - med) / med.where(med != 0).abs()).abs()
+    stats = base.groupby(keys).agg(expected=("value", "median"), mad=("resid", "median"), worst=("resid", "max"))
+    # a sparse slice (a p90 over a handful of items) has heavy tails that a MAD misses: its worst baseline day
+    # counts as a 3-sigma day
+    stats["spread"] = np.maximum(stats["mad"], stats["worst"] / (3 * 1.4826))
+    out = today.merge(stats[["expected", "spread"]].reset_index(), on=keys, how="left")
     out["real"] = out["value"].fillna(0.0)
     out["predict"] = out["expected"].fillna(0.0) * (days if metric.is_additive else 1)
     # relative spread from the slice's own history, never below a quarter of the typical slice's; a window of
@@ -127,12 +128,13 @@ def explain(
 ) -> Explanation:
     """Why `metric` moved on `date` in `scope`.
 
-    Leaves are the scope's children in the cube (the cube holds slices up to depth 2): for every pair of free
-    dimensions (or single one, under a depth-1 scope) the children form one leaf table; the localizer runs on
-    each, and the most concentrated answer (see `_concentration`; one factor for the whole scope counts as the
-    answer "the scope itself") gives the root causes. Expected values are the baseline median (same weekday for
-    a one-day change); a ratio is expected at the day's own denominator, so traffic moving between slices shows
-    in the mix/rate split, and when that split says mix_shift the segments the traffic moved to are the causes.
+    Candidates are the scope itself and its children in the cube (slices up to depth 2), each pooled over the
+    change window against its baseline (median day of a count or quantile; a ratio's pooled baseline rate at the
+    window's own denominator, with count noise and the slice's own dispersion). `_scan` ranks them by
+    log-likelihood gain minus a succinctness price per depth, so the slice that moved beats its diluted parent
+    and its noisier children. Traffic moving between slices shows in the mix/rate split; when that split says
+    mix_shift, the move is a step, and no slice fixing the moved dimension changed its rate, the segments the
+    traffic moved to are the causes.
 
     Args:
         cube (pyarrow.Table | pandas.DataFrame): metric cube rows (CUBE columns; NULL dimension = all).
