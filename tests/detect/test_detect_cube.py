@@ -140,3 +140,26 @@ def test_arrow_input_and_missing_columns():
     assert any(a.scope == {"region": "BR", "format": "photo"} for a in res.anomalies)
     with pytest.raises(DataError, match="value"):
         _run(cube.drop(columns=["value"]), {"views": VIEWS})
+
+
+def test_gate_drops_cross_slices_whose_parents_do_not_move():
+    # four leaves swing by the same +-2400 views, so region BR, region JP, format photo and format live stay flat:
+    # churn inside the regions and formats, no issue at any one-dim level
+    swaps = (
+        ({"region": "BR", "format": "photo"}, DAY, 1.6),
+        ({"region": "BR", "format": "live"}, DAY, 0.6),
+        ({"region": "JP", "format": "photo"}, DAY, 0.7),
+        ({"region": "JP", "format": "live"}, DAY, 1.2),
+    )
+    cube = make_cube(changes=swaps)
+    ungated = _run(cube, {"views": VIEWS}, date_from=D, gate_p=None)
+    assert len([a for a in ungated.anomalies if len(a.scope) == 2]) == 4
+    gated = _run(cube, {"views": VIEWS}, date_from=D)
+    assert gated.anomalies == []
+    assert gated.skipped["gated"] >= 4
+
+
+def test_gate_keeps_a_leaf_issue_that_moves_its_parents():
+    res = _run(make_cube(changes=(({"region": "BR", "format": "photo"}, DAY, 0.6),)), {"views": VIEWS}, date_from=D)
+    assert [a.scope for a in res.anomalies] == [{"region": "BR", "format": "photo"}]
+    assert res.skipped.get("gated", 0) == 0

@@ -62,6 +62,7 @@ def detect_cube(
     history_days: int = 56,
     alpha: float = DEFAULT_ALPHA,
     min_impact: float = DEFAULT_MIN_IMPACT,
+    gate_p: float | None = GATE_P,
 ) -> DetectionResult:
     """Find anomalies on the days date_from..date_to of every slice of every metric in `metrics`.
 
@@ -75,6 +76,8 @@ def detect_cube(
         alpha: BH level across all slice-days tested on one day.
         min_impact: a significant change that amounts to less than this share of the whole platform's metric
             (see `_impact`) is not reported (counted as skipped "immaterial"): small slices drift all the time.
+        gate_p: a slice of two or more dims is judged only when one of its one-dim parents moved the same way
+            with p_adj <= gate_p (see `gate_hierarchy`; counted as skipped "gated"); None judges every slice.
 
     Returns:
         DetectionResult with anomalies ranked by q-value, then score.
@@ -96,7 +99,7 @@ def detect_cube(
     skipped: Counter[str] = Counter()
     frames = []
     tested: Counter[dt.date] = Counter()  # slice-days judged per day: the BH family size
-    level = max(alpha, GATE_P)  # candidates down to the gate's level: parents' evidence for the gate
+    level = max(alpha, gate_p or 0.0)  # candidates down to the gate's level: parents' evidence for the gate
     for name, rows in df.groupby("metric", sort=True):
         frames.append(
             _detect_metric(rows, metrics[name], dims, days, holidays, history_days, date_from, skipped, tested, level)
@@ -105,7 +108,8 @@ def detect_cube(
         log.warning("metric %s has no rows in the cube for %s..%s", name, date_from, date_to)
         skipped["metric_not_in_cube"] += 1
     found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    found = gate_hierarchy(found, dims, skipped)
+    if gate_p is not None:
+        found = gate_hierarchy(found, dims, skipped, gate_p=gate_p)
     if found.empty:
         return DetectionResult([], dict(skipped), _schema(dims).empty_table(), sum(tested.values()))
     found["q_value"] = bh_qvalues(found["p_adj"].to_numpy(), found["date"].to_numpy(), n_tests=tested)
@@ -119,8 +123,10 @@ def detect_cube(
     return DetectionResult(_records(found, dims), dict(skipped), _to_table(found, dims), sum(tested.values()))
 
 
-def gate_hierarchy(found: pd.DataFrame, dims: list[str], skipped: Counter | None = None) -> pd.DataFrame:
-    """Drop candidates of two or more dims none of whose one-dim parents moved the same way with p_adj <= GATE_P.
+def gate_hierarchy(
+    found: pd.DataFrame, dims: list[str], skipped: Counter | None = None, *, gate_p: float = GATE_P
+) -> pd.DataFrame:
+    """Drop candidates of two or more dims none of whose one-dim parents moved the same way with p_adj <= gate_p.
 
     Hierarchical gatekeeping (Yekutieli 2008): a deep slice is tested only under a parent that shows evidence. An
     issue big enough to matter moves the one-dim slice it lives in; organic churn in small cross-slices (cohorts
@@ -132,7 +138,7 @@ def gate_hierarchy(found: pd.DataFrame, dims: list[str], skipped: Counter | None
     depth = f[dims].notna().sum(axis=1).to_numpy()
     up = np.where(f["observed"].to_numpy(dtype=float) >= f["expected"].to_numpy(dtype=float), "u", "d")
     stem = f["metric"].astype(str) + "|" + f["date"].astype(str) + "|" + up
-    parent = (depth == 1) & (f["p_adj"].to_numpy(dtype=float) <= GATE_P)
+    parent = (depth == 1) & (f["p_adj"].to_numpy(dtype=float) <= gate_p)
     ok = depth < 2
     for d in dims:  # a loop over dims, each step vectorized over candidates
         key = stem + "|" + d + "=" + f[d].astype(str)

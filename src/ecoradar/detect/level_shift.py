@@ -22,6 +22,26 @@ from ecoradar.detect.base import (
 from ecoradar.detect.seasonal import diff_scale, phase_of, robust_slope, weekly_offsets
 
 
+def lag1_autocorrelation(panel: np.ndarray) -> np.ndarray:
+    """Lag-1 autocorrelation of each row's residual from its least-squares line, clipped to [0, 0.9] (NaN -> 0).
+
+    Organic drifts (cohorts ageing, slow mix changes) leave runs on one side of any reference; this measures how
+    much, from the slice's own history, so a run of `a` days counts as a * (1 - rho) / (1 + rho) independent ones.
+    """
+    x = np.where(np.isfinite(panel), panel, np.nan)
+    t = np.arange(x.shape[1], dtype=float)
+    ok = np.isfinite(x)
+    n = np.maximum(ok.sum(axis=1), 1)
+    with np.errstate(all="ignore"):
+        tm = (t * ok).sum(axis=1) / n
+        xm = np.nansum(x, axis=1) / n
+        dt_ = np.where(ok, t - tm[:, None], 0.0)
+        beta = np.nansum(dt_ * (x - xm[:, None]), axis=1) / (dt_**2).sum(axis=1)
+        r = np.where(ok, x - xm[:, None] - beta[:, None] * dt_, np.nan)
+        rho = np.nansum(r[:, 1:] * r[:, :-1], axis=1) / np.nansum(r * r, axis=1)
+    return np.clip(np.nan_to_num(rho, nan=0.0, posinf=0.0, neginf=0.0), 0.0, 0.9)
+
+
 class LevelShift(Detector):
     """For every split a = min_after..max_after points back, test whether all `a` points sit beyond the level before.
 
@@ -73,6 +93,8 @@ class LevelShift(Detector):
         floor = np.maximum(scale_floor(level, self.min_rel_scale), binomial_floor(panel, denominators))
         self.scale_ = np.maximum(diff_scale(self.deseason_), floor)
         self.valid_ = np.isfinite(panel).sum(axis=1) >= max(self.min_history, self.before // 2 + self.max_after)
+        rho = lag1_autocorrelation(self.deseason_)
+        self.run_weight_ = (1.0 - rho) / (1.0 + rho)
         return self
 
     def score(
@@ -111,7 +133,9 @@ class LevelShift(Detector):
         with np.errstate(all="ignore"):
             # no shift: P(all a points beyond m on one side) = 2 * sf(m)^a, m = smallest |dev| (t tails)
             m = np.min(np.where(in_run, np.abs(np.nan_to_num(dev, nan=0.0)), np.inf), axis=3)
-            lp = np.log(2.0) + afters[None, None, :] * stats.t.logsf(m, self.df)
+            # a points of a series that wanders (autocorrelated noise) are worth fewer independent ones
+            runs = afters[None, None, :] * self.run_weight_[:, None, None]
+            lp = np.log(2.0) + runs * stats.t.logsf(m, self.df)
         ok = (up | down) & np.isfinite(lp) & (n_before >= self.before // 2)
         lp = np.where(ok, lp, 0.0)
         best = lp.argmin(axis=2)

@@ -116,6 +116,8 @@ class Trend(Detector):
         prior = series[:, np.clip(prior_idx, 0, None)]
         prior[:, prior_idx < 0] = np.nan
         slope_before = robust_slope(prior, np.maximum(self.scale_, 1e-12))
+        # without a measured slope before, a trend cannot be told from one that simply continues: not judged
+        known_before = np.isfinite(prior).sum(axis=2) >= self.window // 2
         level = intercept
         scale = np.maximum(self.scale_[:, None], scale_floor(level, self.min_rel_scale))
         change = (slope - slope_before) * (self.window - 1)
@@ -124,7 +126,7 @@ class Trend(Detector):
         )
         valid = self.valid_[:, None] & np.isfinite(new) & np.isfinite(slope)
         p_mk = 2.0 * stats.norm.sf(np.abs(np.nan_to_num(z)))
-        fired = valid & material & (p_mk <= self.max_p)
+        fired = valid & material & known_before & (p_mk <= self.max_p)
         p = np.where(fired, p_mk, 1.0)
         expected = np.where(valid, level + offsets, np.nan)
         return Scores(

@@ -201,7 +201,8 @@ def explain(
         causes = _moved_traffic(*splits[0], scope)
     related = []
     if events is not None and len(events):
-        related = related_events(events, start=ref, causes=[rc.scope for rc in causes] or [scope])
+        # the scope itself too: an event inside it still relates (weakly) when the causes found miss it
+        related = related_events(events, start=ref, causes=[*(rc.scope for rc in causes), scope])
     return Explanation(metric.name, scope, date, causes, [sp for sp, _ in splits], related)
 
 
