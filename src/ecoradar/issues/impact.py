@@ -3,7 +3,7 @@
 The target is the issue's metric in the issue's slice; controls are slices the issue did not touch (by default
 the siblings of its slice along each of its dimensions, the best five by pre-period fit). The pre-period is the
 broken stretch, from the issue's start to the day before the fix, so the counterfactual is "the problem went on";
-the baseline (for recovered vs partially recovered) is the level before the issue started.
+the baseline (for recovered vs partially recovered) is the level forecast from the days before the issue started.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from ecoradar.store.models import Issue
 
 #: Controls kept by automatic selection.
 AUTO_CONTROLS = 5
+#: Days before the issue needed to forecast its no-issue level; fewer fall back to their mean.
+AUTO_BASELINE_DAYS = 8
 ACTOR = "ecoradar-impact"
 
 
@@ -103,7 +105,7 @@ def issue_impact(
     controls: str | list[dict[str, str]] | None = "auto",
     db: str | None = None,
     data: str | Path | None = None,
-    estimator: str = "bsts",
+    estimator: str = "bsts_adaptive",
     placebo: int = 0,
 ) -> ImpactResult:
     """Estimate the effect of the issue's fix and store it on the issue (impact JSON + an impact activity).
@@ -114,7 +116,8 @@ def issue_impact(
         controls: "auto" (sibling slices, best AUTO_CONTROLS by pre-period fit), "dim=value;..." or a list of scopes.
         db: store URL (see open_store).
         data: data folder with the cube (default: see resolve_data).
-        estimator: impact estimator name ("bsts" or "did").
+        estimator: impact estimator name (default "bsts_adaptive": its intervals hold their coverage when the
+            metric drifts, see bench/bench_impact_placebo.py; "bsts" or "did" also work).
         placebo: placebo fix dates in the pre-period.
 
     Returns:
@@ -183,6 +186,8 @@ def _estimate(issue: Issue, fix_date, controls, data: Path, estimator: str, plac
         post_period=post,
         estimator=estimator,
         good_direction="up" if issue.direction == "down" else "down",
-        baseline=float(before.mean()) if len(before) else None,
+        # "auto" forecasts the no-issue level from the whole history before the issue, so "back to normal"
+        # follows platform drift; a short history falls back to its mean
+        baseline="auto" if len(before) >= AUTO_BASELINE_DAYS else (float(before.mean()) if len(before) else None),
         placebo=placebo,
     )
