@@ -1,7 +1,8 @@
 """ecoradar.impact stage: did a fix (or any launch) work? Counterfactual effect estimates with a verdict."""
 
-import importlib
 from typing import TYPE_CHECKING
+
+from ecoradar.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ecoradar.impact.api import choose_controls, estimate_impact, placebo_check, verdict
@@ -28,10 +29,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """Import the stage's modules on first use of a public name (PEP 562)."""
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    for module in map(importlib.import_module, _MODULES):
-        globals().update({n: getattr(module, n) for n in __all__ if hasattr(module, n)})
-    return globals()[name]
+__getattr__ = lazy_getattr(globals(), _MODULES)

@@ -4,8 +4,9 @@ The service layer (ecoradar.issues.service) is the only code that changes an iss
 The daily job is ecoradar.issues.daily (imported on its own: it pulls in the detect/explain records).
 """
 
-import importlib
 from typing import TYPE_CHECKING
+
+from ecoradar.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ecoradar.issues.lifecycle import CLOSED, OPEN, TRANSITIONS, IssueStatus, IssueSubStatus, allowed_targets
@@ -41,10 +42,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """Import the stage's modules on first use of a public name (PEP 562)."""
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    for module in map(importlib.import_module, _MODULES):
-        globals().update({n: getattr(module, n) for n in __all__ if hasattr(module, n)})
-    return globals()[name]
+__getattr__ = lazy_getattr(globals(), _MODULES)

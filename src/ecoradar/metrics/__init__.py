@@ -1,7 +1,8 @@
 """ecoradar.metrics stage: the YAML metric catalog, its SQLGlot compiler and the DuckDB metric cube."""
 
-import importlib
 from typing import TYPE_CHECKING
+
+from ecoradar.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ecoradar.metrics.compiler import CUBE_COLUMNS, Compiler, MetricNotSupported, compile_metric, get_compiler
@@ -38,10 +39,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """Import the stage's modules on first use of a public name (PEP 562)."""
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    for module in map(importlib.import_module, _MODULES):
-        globals().update({n: getattr(module, n) for n in __all__ if hasattr(module, n)})
-    return globals()[name]
+__getattr__ = lazy_getattr(globals(), _MODULES)
