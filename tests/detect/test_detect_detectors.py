@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ecoradar.detect import KINDS, Detector, detector_names, get_detector
+from ecoradar.detect.level_shift import lag1_autocorrelation
 from ecoradar.errors import NotFound
 from ecoradar.simulate import series as gen
 
@@ -156,3 +157,16 @@ def test_robust_z_stream_is_causal():
     cut = det.stream(x[:260]).score[0]
     np.testing.assert_allclose(full[:260], cut)
     assert full[250] >= det.alarm_score
+
+
+def test_lag1_autocorrelation_separates_noise_from_wandering():
+    rng = np.random.default_rng(3)
+    noise = rng.normal(100, 5, size=(50, 35))
+    walk = 100 + np.cumsum(rng.normal(0, 5, size=(50, 35)), axis=1)
+    line = np.tile(np.arange(35.0) * 3, (50, 1)) + rng.normal(0, 5, size=(50, 35))  # steady growth: noise only
+    assert np.median(lag1_autocorrelation(noise)) < 0.1
+    assert np.median(lag1_autocorrelation(line)) < 0.1
+    assert np.median(lag1_autocorrelation(walk)) > 0.5
+    gappy = noise.copy()
+    gappy[:, ::4] = np.nan
+    assert np.all(np.isfinite(lag1_autocorrelation(gappy)))

@@ -26,7 +26,7 @@ DEFAULT_DETECTORS: tuple[str, ...] = ("seasonal", "level_shift", "trend")
 #: A slice-day fires when its q-value (BH across every slice tested that day) is at most this.
 DEFAULT_ALPHA = 1e-3
 #: Smallest share of the platform's metric a reported change must amount to.
-DEFAULT_MIN_IMPACT = 0.01
+DEFAULT_MIN_IMPACT = 0.005
 #: A slice of two or more dims is judged only when one of its one-dim parents moved the same way at this p (gate).
 GATE_P = 0.01
 #: A fired child whose own deviation accounts for at least this share of its fired parent's replaces the parent
