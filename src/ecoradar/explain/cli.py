@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
         t = Table("root cause", "contribution", "observed", "expected", title="Root causes")
         for rc in ex.root_causes:
             name = ",".join(f"{k}={v}" for k, v in rc.scope.items()) or "all"
-            t.add_row(name, f"{rc.contribution:.1%}", f"{rc.observed:,.4g}", f"{rc.expected:,.4g}")
+            t.add_row(name, f"{rc.contribution:.1%}", _num(rc.observed, 4), _num(rc.expected, 4))
         _out.print(t)
         if ex.mix_rate:
             t = Table("dimension", "total change", "mix effect", "rate effect", "label", title="Mix vs rate")
@@ -128,5 +128,10 @@ def register(app: typer.Typer) -> None:
         t = Table("root cause", "contribution", "observed", "expected", title=f"Root causes ({loc.name})")
         for rc in found:
             name = "&".join(f"{k}={v}" for k, v in rc.scope.items())
-            t.add_row(name, f"{rc.contribution:.1%}", f"{rc.observed:,.6g}", f"{rc.expected:,.6g}")
+            t.add_row(name, f"{rc.contribution:.1%}", _num(rc.observed, 6), _num(rc.expected, 6))
         _out.print(t)
+
+
+def _num(value: float | None, digits: int) -> str:
+    """A value for the table; '-' where a cause has none (a mix-shift segment moves traffic, not a value)."""
+    return "-" if value is None else f"{value:,.{digits}g}"

@@ -254,15 +254,7 @@ def _moved_traffic(split: MixRateSplit, seg: pd.DataFrame, scope: dict[str, str]
     moved = (parts["w_after"] - parts["w_before"]).abs()
     keep = moved[moved >= 0.5 * moved.max()].sort_values(ascending=False).index
     total = split.total_change or 1.0
-    return [
-        RootCause(
-            {**scope, split.dimension: str(value)},
-            float(parts.loc[value, "mix"]) / total,
-            float(seg.loc[value, "den_after"]),
-            float(seg.loc[value, "den_before"]),
-        )
-        for value in keep
-    ]
+    return [RootCause({**scope, split.dimension: str(value)}, float(parts.loc[value, "mix"]) / total) for value in keep]
 
 
 def _scan(
@@ -329,12 +321,19 @@ def _scan(
     moves = real[chosen] - predict[chosen]
     if metric.kind == "share" or abs(total) < 1e-12:  # shares of an entity cancel: weigh the moves unsigned
         total = float(np.abs(moves).sum()) * np.sign(moves[0]) or 1.0
+    # observed/expected in the metric's own units: a rate for ratios, a per-day amount for additive metrics
+    per = (
+        leaves["den"].to_numpy(float)
+        if metric.is_ratio
+        else np.full(len(leaves), len(window) if metric.is_additive else 1.0)
+    )
+    per = np.where(per > 0, per, np.nan)
     causes = [
         RootCause(
             {**scope, **{d: str(v) for d, v in zip(free, vals[j], strict=True) if v != ALL}},
             float(real[j] - predict[j]) / total,
-            float(real[j]),
-            float(predict[j]),
+            _finite(real[j] / per[j]),
+            _finite(predict[j] / per[j]),
         )
         for j in chosen
     ]
@@ -395,3 +394,8 @@ def _evidence(real: np.ndarray, pred: np.ndarray, var: np.ndarray, counts: bool)
     x, mu = np.maximum(real, 0.0), np.maximum(pred, 1e-9)
     dev = 2 * (x * np.log(np.where(x > 0, x / mu, 1.0)) - (x - mu))
     return dev * mu / np.maximum(var, mu)
+
+
+def _finite(value: float) -> float | None:
+    """The value, or None where it is undefined (a slice with no denominator)."""
+    return float(value) if np.isfinite(value) else None
