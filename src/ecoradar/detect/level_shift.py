@@ -11,7 +11,6 @@ from ecoradar.detect.base import (
     LEVEL_SHIFT,
     Detector,
     Scores,
-    apply_mask,
     as_panel,
     binomial_floor,
     nanmedian,
@@ -19,7 +18,7 @@ from ecoradar.detect.base import (
     robust_scale,
     scale_floor,
 )
-from ecoradar.detect.seasonal import diff_scale, phase_of, robust_slope, weekly_offsets
+from ecoradar.detect.seasonal import deseasonalize, diff_scale, phase_of, robust_slope
 
 
 def lag1_autocorrelation(panel: np.ndarray) -> np.ndarray:
@@ -84,10 +83,8 @@ class LevelShift(Detector):
         self, history: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
     ) -> Self:
         """Remember the deseasonalized history and its noise sd."""
-        panel = apply_mask(as_panel(history), calendar_mask)
+        panel, self.offsets_, self.deseason_ = deseasonalize(history, calendar_mask, self.period)
         self.n_time_ = panel.shape[1]
-        self.offsets_ = weekly_offsets(panel, self.period)
-        self.deseason_ = panel - self.offsets_[:, phase_of(0, self.n_time_, self.period)]
         with np.errstate(all="ignore"):
             level = nanmedian(self.deseason_, axis=1)
         floor = np.maximum(scale_floor(level, self.min_rel_scale), binomial_floor(panel, denominators))

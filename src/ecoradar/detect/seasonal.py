@@ -21,6 +21,15 @@ from ecoradar.detect.base import (
 )
 
 
+def deseasonalize(
+    history: np.ndarray, calendar_mask: np.ndarray | None, period: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The masked panel, its weekday offsets, and the panel minus them: where every weekly detector starts."""
+    panel = apply_mask(as_panel(history), calendar_mask)
+    offsets = weekly_offsets(panel, period)
+    return panel, offsets, panel - offsets[:, phase_of(0, panel.shape[1], period)]
+
+
 def weekly_offsets(panel: np.ndarray, period: int) -> np.ndarray:
     """Median offset of each phase (weekday) from a centred moving average: [n_series, period], mean zero.
 
@@ -110,10 +119,8 @@ class SeasonalBaseline(Detector):
         self, history: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
     ) -> Self:
         """Learn weekday offsets, the current level and the residual sd of each series."""
-        panel = apply_mask(as_panel(history), calendar_mask)
+        panel, self.offsets_, deseason = deseasonalize(history, calendar_mask, self.period)
         self.n_time_ = panel.shape[1]
-        self.offsets_ = weekly_offsets(panel, self.period)
-        deseason = panel - self.offsets_[:, phase_of(0, self.n_time_, self.period)]
         # the level of the last days, carried forward along a steady (robust) slope so growth is not an anomaly
         with np.errstate(all="ignore"):
             self.level_ = nanmedian(deseason[:, -self.level_window :], axis=1)

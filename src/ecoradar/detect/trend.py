@@ -11,14 +11,13 @@ from ecoradar.detect.base import (
     TREND,
     Detector,
     Scores,
-    apply_mask,
     as_panel,
     binomial_floor,
     nanmedian,
     p_to_score,
     scale_floor,
 )
-from ecoradar.detect.seasonal import diff_scale, phase_of, robust_slope, weekly_offsets
+from ecoradar.detect.seasonal import deseasonalize, diff_scale, phase_of, robust_slope
 
 
 def theil_sen_mann_kendall(windows: np.ndarray, z_min: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -89,10 +88,8 @@ class Trend(Detector):
         self, history: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
     ) -> Self:
         """Remember the deseasonalized history and its noise sd."""
-        panel = apply_mask(as_panel(history), calendar_mask)
+        panel, self.offsets_, self.deseason_ = deseasonalize(history, calendar_mask, self.period)
         self.n_time_ = panel.shape[1]
-        self.offsets_ = weekly_offsets(panel, self.period)
-        self.deseason_ = panel - self.offsets_[:, phase_of(0, self.n_time_, self.period)]
         self.scale_ = np.maximum(diff_scale(self.deseason_), binomial_floor(panel, denominators))
         self.valid_ = np.isfinite(panel[:, -self.window :]).sum(axis=1) >= min(self.min_history, self.window)
         return self
