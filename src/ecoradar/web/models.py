@@ -205,7 +205,7 @@ class IssueAssign(BaseModel):
 class ImpactRequest(BaseModel):
     fix_date: dt.date | None = Field(default=None, description="When the fix shipped (default: the issue's fix date)")
     controls: str = Field(default="auto", max_length=2_000, description='"auto" or "dim=value;dim=value,..."')
-    estimator: Literal["bsts", "did"] = "bsts"
+    estimator: Literal["bsts_adaptive", "bsts", "did"] = "bsts_adaptive"
 
 
 # Properties to receive on a new comment

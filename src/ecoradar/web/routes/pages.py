@@ -216,7 +216,7 @@ def issue_estimate_impact(
     session: SessionDep,
     user: PageUser,
     csrf: Annotated[str, Form()],
-    estimator: Annotated[str, Form()] = "bsts",
+    estimator: Annotated[str, Form()] = "bsts_adaptive",
 ):
     check_csrf(request, csrf)
     _forbid_unless(user, "analyst")
