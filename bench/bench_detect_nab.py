@@ -71,9 +71,10 @@ def main() -> None:
     table = Table(title="NAB v1.1 normalized scores (published rows: SCOREBOARD.md / NAB README)")
     for col in ("detector", *PROFILES, "note"):
         table.add_column(col, justify="left" if col in ("detector", "note") else "right")
+    label = f"ecoradar {default_series_detector().name}"
     ours = [
-        ("ecoradar robust_z (NAB threshold sweep)", swept, f"threshold {swept['standard']['threshold']:.3f}"),
-        ("ecoradar robust_z (threshold fixed: 0.5)", fixed, "alarm flag of detect-series"),
+        (f"{label} (NAB threshold sweep)", swept, f"threshold {swept['standard']['threshold']:.3f}"),
+        (f"{label} (threshold fixed: 0.5)", fixed, "alarm flag of detect-series"),
     ]
     rows = [(name, *(r[p]["score"] for p in PROFILES), note) for name, r, note in ours]
     rows += [(name, s, fp, fn, "published") for name, s, fp, fn in PUBLISHED]

@@ -26,7 +26,6 @@ for _stage in STAGES:
     importlib.import_module(f"ecoradar.{_stage}.cli").register(app)
 
 
-
 @app.callback()
 def _root() -> None:
     """Find, explain and track issues in a short-video platform's content ecosystem."""

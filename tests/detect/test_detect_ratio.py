@@ -54,3 +54,27 @@ def test_exact_and_normal_tails_agree_on_mid_sized_slices():
     pe = exact.fit_score(*args, denominators=dens).p_value[0, 0]
     pa = approx.fit_score(*args, denominators=dens).p_value[0, 0]
     assert 0.3 < pe / pa < 3
+
+
+def test_rare_events_in_a_large_slice_use_count_tails():
+    # ~1 report a day in 7,000 impressions: a day with 3 is ordinary, a day with 20 is not
+    rng = np.random.default_rng(7)
+    trials = np.full(60, 7000.0)
+    rate = rng.binomial(7000, 1.5e-4, size=60) / 7000
+    det = get_detector("ratio")()
+    for k, quiet in ((3, True), (20, False)):
+        new = np.array([[k / 7000]])
+        s = det.fit_score(rate[None, :59], new, denominators=(trials[None, :59], trials[None, 59:]))
+        assert (s.p_value[0, 0] > 1e-3) == quiet
+
+
+def test_slice_with_few_events_is_shrunk_toward_the_panel_rate():
+    # 30 slices at 1e-3; one slice saw no event in its history: its expected rate is not ~0
+    rng = np.random.default_rng(9)
+    trials = np.full((30, 40), 2000.0)
+    rate = rng.binomial(2000, 1e-3, size=(30, 40)) / 2000
+    rate[0] = 0.0
+    shrunk = get_detector("ratio")().fit(rate[:, :39], denominators=trials[:, :39])
+    alone = get_detector("ratio")(prior_events=0).fit(rate[:, :39], denominators=trials[:, :39])
+    assert shrunk.rate_[0].min() > 5 * alone.rate_[0].max()
+    assert abs(shrunk.rate_[1:].mean() - 1e-3) < 2e-4

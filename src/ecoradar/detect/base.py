@@ -32,6 +32,7 @@ BUILTINS = (
     "ecoradar.detect.robust_z",
     "ecoradar.detect.seasonal",
     "ecoradar.detect.trend",
+    "ecoradar.detect.novelty",
 )
 
 

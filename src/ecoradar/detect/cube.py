@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 #: Detectors run on every metric; the first one is swapped for `ratio` on metrics that are proportions.
 DEFAULT_DETECTORS: tuple[str, ...] = ("seasonal", "level_shift", "trend")
 #: A slice-day fires when its q-value (BH across every slice tested that day) is at most this.
-DEFAULT_ALPHA = 1e-3
+DEFAULT_ALPHA = 1e-4
 #: Smallest share of the platform's metric a reported change must amount to.
 DEFAULT_MIN_IMPACT = 0.005
 #: A slice of two or more dims is judged only when one of its one-dim parents moved the same way at this p (gate).
@@ -33,6 +33,9 @@ GATE_P = 0.01
 EXPLAIN_SHARE = 2 / 3
 #: ... and at least this much more than the child's own share of the parent (else the change is proportional: broad).
 CONCENTRATION = 0.2
+
+#: Metric kinds that are volumes: their slices grow with the platform (detectors follow the total's growth).
+VOLUME_KINDS = ("count", "sum", "distinct_count")
 
 #: Dimensions whose values come and go with rollouts (a count in such a slice rises and falls with adoption).
 ROLLOUT_DIMS = ("app_version", "model_version")
@@ -200,7 +203,8 @@ def _detect_metric(
 
     proportion = metric.is_ratio and has_den and np.nanmin(value, initial=0) >= 0 and np.nanmax(value, initial=0) <= 1
     names = (("ratio",) if proportion else ()) + DEFAULT_DETECTORS[(1 if proportion else 0) :]
-    detectors: list[Detector] = [get_detector(n)() for n in names]
+    growth = {"shared_growth": True} if metric.kind in VOLUME_KINDS else {}
+    detectors: list[Detector] = [get_detector(n)(**(growth if n in ("seasonal", "level_shift") else {})) for n in names]
     # counts in app/model version slices follow adoption curves (rollouts), not issues: only rates are judged there
     root = np.flatnonzero(slice_keys.isna().all(axis=1).to_numpy())
     if not len(root):
@@ -251,13 +255,14 @@ def _size(value: np.ndarray, den: np.ndarray | None) -> np.ndarray:
 def _impact(part: pd.DataFrame, has_den: bool, metric: Metric, root_total: float) -> np.ndarray:
     """Share of the whole platform's metric the deviation amounts to (how much it matters), NaN if unknown.
 
-    Counts and sums: |observed - expected| / root value; ratios: the extra or missing numerator over the root
-    numerator; other kinds: relative deviation times the slice's share of the root denominator.
+    Counts, sums and distinct counts (as if additive): |observed - expected| / root value; ratios: the extra or
+    missing numerator over the root numerator; other kinds: relative deviation times the slice's share of the root
+    denominator.
     """
     dev = (part["observed"] - part["expected"]).to_numpy(dtype=float)
     den = part["denominator"].to_numpy(dtype=float) if has_den else None
     with np.errstate(all="ignore"):
-        if metric.is_additive or metric.is_ratio:
+        if metric.is_additive or metric.is_ratio or (metric.kind in VOLUME_KINDS and den is None):
             return np.abs(_size(dev, den)) / root_total
         if den is not None:
             exp = part["expected"].to_numpy(dtype=float)

@@ -56,6 +56,7 @@ class LevelShift(Detector):
         z_band (float): half-width of the expected band in noise sds.
         min_rel_scale (float): noise sd floor as a share of the level.
         df (float): degrees of freedom of the Student t tails (the level and sd are estimated).
+        shared_growth (bool): the panel is a volume's slices, growing with the total (see `robust_slope`).
     """
 
     name = "level_shift"
@@ -70,8 +71,10 @@ class LevelShift(Detector):
         z_band: float = 4.0,
         min_rel_scale: float = 0.005,
         df: float = 10.0,
+        shared_growth: bool = False,
     ):
         self.df = df
+        self.shared_growth = shared_growth
         self.period = period
         self.before = before
         self.min_after = min_after
@@ -112,8 +115,9 @@ class LevelShift(Detector):
         refs = series[:, np.clip(ref_idx, 0, None)]
         refs[:, ref_idx < 0] = np.nan
         # reference: the before-median carried along the before-window's steady slope (growth is not a shift)
-        base = nanmedian(refs, axis=2)[:, inv.reshape(split.shape)]  # [n_series, n_new, n_afters]
-        slope = robust_slope(refs, self.scale_)[:, inv.reshape(split.shape)]
+        base_u = nanmedian(refs, axis=2)  # [n_series, n_uniq]
+        base = base_u[:, inv.reshape(split.shape)]  # [n_series, n_new, n_afters]
+        slope = robust_slope(refs, self.scale_, base_u if self.shared_growth else None)[:, inv.reshape(split.shape)]
         n_before = np.isfinite(refs).sum(axis=2)[:, inv.reshape(split.shape)]
         # noise: day-to-day sd, or the before-window's own spread when the level wanders more than that
         spread = robust_scale(refs, axis=2)[:, inv.reshape(split.shape)]

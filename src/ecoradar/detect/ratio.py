@@ -11,6 +11,9 @@ from ecoradar.detect.base import DIP, SPIKE, Detector, Scores, apply_mask, as_pa
 from ecoradar.detect.seasonal import phase_of
 from ecoradar.errors import InputError
 
+#: Below this many expected events (or non-events) a day, large slices are judged by count tails, not the normal.
+RARE_EVENTS = 30.0
+
 #: Median of a chi-square(1) variable: median(z^2) of standard normal residuals.
 _CHI2_MEDIAN = 0.4549364
 
@@ -22,16 +25,35 @@ class RatioBinomial(Detector):
     is not held to the pure binomial precision it never had, and a small one is held to its sampling noise:
     1/20 -> 3/20 is ordinary, while a million-impression slice moving half a point is not.
 
+    Series of one panel (the slices of one metric) share an empirical-Bayes prior: each slice's rate is shrunk
+    toward the panel's pooled rate by `prior_events` events' worth of trials, and no slice is taken to be less
+    overdispersed than the median of the well-measured ones. Rare events (reports, follows) come in clumps from a
+    few videos: a slice that saw 1 report in 140k impressions has not proven a rate of 7e-6, and a day with 2
+    reports there is not a 1e-7 event.
+
     Args:
         window (int): trailing days pooled into the expected rate.
         period (int): weekly season of the rate (1: none).
         exact_below (int): denominators below this get exact beta-binomial tails, above a normal approximation.
         z_band (float): half-width of the expected band in sds.
+        prior_events (float): strength of the panel prior, in events at the pooled rate (0: none).
+        well_measured (float): events in the window from which a slice's own rho counts toward the panel's floor.
     """
 
     name = "ratio"
 
-    def __init__(self, *, window: int = 28, period: int = 7, exact_below: int = 300, z_band: float = 4.0):
+    def __init__(
+        self,
+        *,
+        window: int = 28,
+        period: int = 7,
+        exact_below: int = 300,
+        z_band: float = 4.0,
+        prior_events: float = 10.0,
+        well_measured: float = 200.0,
+    ):
+        self.prior_events = prior_events
+        self.well_measured = well_measured
         self.window = window
         self.period = period
         self.exact_below = exact_below
@@ -51,24 +73,39 @@ class RatioBinomial(Detector):
         self.n_time_ = history.shape[1]
         n_total = trials.sum(axis=1)
         with np.errstate(all="ignore"):
-            p_all = succ.sum(axis=1) / n_total
-            # weekday rates shrink halfway to the pooled rate: as many prior trials as one weekday's worth
-            prior = n_total / max(self.period, 1)
-            phases = phase_of(self.n_time_ - rate.shape[1], rate.shape[1], self.period)
-            onehot = phases[None, :] == np.arange(max(self.period, 1))[:, None]  # [period, window]
-            succ_w = succ @ onehot.T
-            trials_w = trials @ onehot.T
-            rate_w = (succ_w + prior[:, None] * p_all[:, None]) / (trials_w + prior[:, None])
-        eps = 0.5 / np.maximum(n_total, 1.0)
-        self.rate_ = np.clip(np.nan_to_num(rate_w), eps[:, None], 1 - eps[:, None])
+            pooled = succ.sum() / n_total.sum()
+        self.strength_ = self.prior_events / pooled if 0 < pooled < 1 else 0.0
+        self.pooled_ = float(np.nan_to_num(pooled))
+        start = self.n_time_ - rate.shape[1]
+        phases = phase_of(start, rate.shape[1], self.period)
+        self.rate_ = self._weekday_rates(succ, trials, start)
         p_fit = self.rate_[:, phases]
         with np.errstate(all="ignore"):
             resid2 = (rate - p_fit) ** 2 / (p_fit * (1 - p_fit))
             inv_n = np.where(trials > 0, 1.0 / trials, np.nan)
             rho = nanmedian(resid2, axis=1) / _CHI2_MEDIAN - nanmedian(inv_n, axis=1)
-        self.rho_ = np.clip(np.nan_to_num(rho), 0.0, 0.5)
+        rho = np.clip(np.nan_to_num(rho), 0.0, 0.5)
+        measured = succ.sum(axis=1) >= self.well_measured
+        floor = float(np.median(rho[measured])) if measured.any() else 0.0
+        self.rho_ = np.maximum(rho, floor)
         self.valid_ = (np.isfinite(rate).sum(axis=1) >= min(self.min_history, self.window)) & (n_total > 0)
         return self
+
+    def _weekday_rates(self, succ: np.ndarray, trials: np.ndarray, start: int) -> np.ndarray:
+        """[n_series, period] rates: each slice shrunk to the panel's pooled rate, each weekday halfway to the slice's.
+
+        `start` is the position of the first column in the fitted history (it fixes the weekday phases).
+        """
+        n_total = trials.sum(axis=1)
+        phases = phase_of(start, succ.shape[1], self.period)
+        onehot = phases[None, :] == np.arange(max(self.period, 1))[:, None]  # [period, window]
+        with np.errstate(all="ignore"):
+            p_all = (succ.sum(axis=1) + self.strength_ * self.pooled_) / (n_total + self.strength_)
+            # as many prior trials as one weekday's worth
+            prior = n_total / max(self.period, 1)
+            rate_w = ((succ @ onehot.T) + prior[:, None] * p_all[:, None]) / ((trials @ onehot.T) + prior[:, None])
+        eps = 0.5 / np.maximum(n_total, 1.0)
+        return np.clip(np.nan_to_num(rate_w), eps[:, None], 1 - eps[:, None])
 
     def score(
         self, new: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
@@ -90,16 +127,22 @@ class RatioBinomial(Detector):
         small = valid & (n < self.exact_below)
         if small.any():
             pval[small] = _exact_two_sided(k[small], n[small], p[small], np.broadcast_to(rho, p.shape)[small])
+        # rare events in a large slice (a handful of reports expected): the normal tail would make 2 reports where
+        # 0.05 were expected a 1e-17 event; count tails are right there
+        rare = valid & ~small & (n * np.minimum(p, 1 - p) < RARE_EVENTS)
+        if rare.any():
+            pval[rare] = _count_two_sided(k[rare], n[rare], p[rare], np.broadcast_to(rho, p.shape)[rare])
         pval = np.where(valid, pval, 1.0)
         expected = np.where(valid, p, np.nan)
         up = k / n > p
+        kind = np.where(valid & (k / n != p), np.where(up, SPIKE, DIP), 0).astype(np.int8)
         return Scores(
             score=np.where(valid, p_to_score(pval), 0.0),
             p_value=pval,
             expected=expected,
             lower=np.clip(expected - self.z_band * sd, 0, 1),
             upper=np.clip(expected + self.z_band * sd, 0, 1),
-            kind=np.where(valid & (k / n != p), np.where(up, SPIKE, DIP), 0).astype(np.int8),
+            kind=kind,
             valid=valid,
         )
 
@@ -112,4 +155,22 @@ def _exact_two_sided(k: np.ndarray, n: np.ndarray, p: np.ndarray, rho: np.ndarra
         a, b = p * m, (1 - p) * m
         upper = np.where(over, stats.betabinom.sf(k - 1, n, a, b), stats.binom.sf(k - 1, n, p))
         lower = np.where(over, stats.betabinom.cdf(k, n, a, b), stats.binom.cdf(k, n, p))
+    return np.clip(2.0 * np.minimum(np.nan_to_num(upper, nan=1.0), np.nan_to_num(lower, nan=1.0)), 0.0, 1.0)
+
+
+def _count_two_sided(k: np.ndarray, n: np.ndarray, p: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """Two-sided tail of k rare events (or rare non-events) in n large trials, with the beta-binomial's variance."""
+    flip = p > 0.5
+    mu = n * np.where(flip, 1 - p, p)
+    return _count_tails(np.where(flip, n - k, k), mu, mu * (1.0 + n * rho))
+
+
+def _count_tails(k: np.ndarray, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Two-sided tail of a count k with mean mu and variance var: negative binomial, Poisson where var <= mu."""
+    over = var > mu * (1 + 1e-9)
+    with np.errstate(all="ignore"):
+        q = np.where(over, mu / var, 1.0)
+        r = np.where(over, mu * q / np.maximum(1 - q, 1e-12), 1.0)
+        upper = np.where(over, stats.nbinom.sf(k - 1, r, q), stats.poisson.sf(k - 1, mu))
+        lower = np.where(over, stats.nbinom.cdf(k, r, q), stats.poisson.cdf(k, mu))
     return np.clip(2.0 * np.minimum(np.nan_to_num(upper, nan=1.0), np.nan_to_num(lower, nan=1.0)), 0.0, 1.0)

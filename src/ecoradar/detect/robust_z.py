@@ -29,7 +29,7 @@ class RobustZ(Detector):
 
     The p-value of a point is the smallest over the ensemble members, Bonferroni-corrected. On a panel, `fit`
     takes each window's statistics from the end of the history; `stream` scores a single series row by row
-    from the rows before it only (causal, for online use and NAB).
+    from the rows before it only (causal, for online use).
 
     Args:
         windows (tuple[int, ...]): trailing window lengths, in points.
@@ -46,7 +46,7 @@ class RobustZ(Detector):
             phase in this many previous cycles (period estimated from the first `period_probe` rows).
         period_probe (int): rows used to estimate the period; the seasonal member is silent before them.
 
-    The defaults are the one global configuration run on NAB (bench/bench_detect_nab.py).
+    `stream` also scores the first rows of `Novelty` (novelty.py), the default `detect-series` detector.
     """
 
     name = "robust_z"
@@ -138,7 +138,7 @@ class RobustZ(Detector):
             run_z = np.zeros_like(run_z)
         scores = self._combine(z, run_z, x.to_numpy()[None], med.to_numpy()[None], sc[None], valid[None])
         if self.refractory:
-            scores = _damp_after_alarms(scores, self.refractory, self.alarm_score)
+            scores = damp_after_alarms(scores, self.refractory, self.alarm_score)
         return scores
 
     def _seasonal_z(self, x: pd.Series, causal: bool) -> np.ndarray:
@@ -225,7 +225,7 @@ def _relative_surprise(members: np.ndarray, short: int, long: int) -> np.ndarray
     return np.sign(members) * np.clip(np.nan_to_num(zz), 0.0, None)
 
 
-def _damp_after_alarms(scores: Scores, refractory: float, alarm_score: float) -> Scores:
+def damp_after_alarms(scores: Scores, refractory: float, alarm_score: float) -> Scores:
     """Zero the scores of the rows after each alarm, for `refractory` x (rows seen so far) rows.
 
     The quiet spell grows with the history, so it is causal and scale-free: a day-level series of 120 rows stays

@@ -62,12 +62,20 @@ def diff_scale(panel: np.ndarray) -> np.ndarray:
     return np.nan_to_num(mad * MAD_TO_SD / np.sqrt(2.0))
 
 
-def robust_slope(windows: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Per-row slope over the last axis from medians of its thirds; 0 unless both steps agree and are clear.
+#: Panels of at least this many series lend a slope to series whose own slope is not clear (shared growth).
+MIN_PANEL = 20
+
+
+def robust_slope(windows: np.ndarray, scale: np.ndarray, level: np.ndarray | None = None) -> np.ndarray:
+    """Per-row slope over the last axis from medians of its thirds; the panel's growth unless both steps are clear.
 
     Two step estimates (first->middle, middle->last third) must agree in sign and each exceed twice its standard
     error (from the noise sd `scale`, one per row), so one level shift (which shows in one step only) or noise is
-    not mistaken for a trend, while steady growth is followed. The smaller step is used.
+    not mistaken for a trend, while steady growth is followed. The smaller step is used. A row whose own steps are
+    not clear takes, when `level` is given and the panel (axis 0) has MIN_PANEL rows or more, the relative growth
+    of the panel's largest series (for a volume, the platform total) times its own level: a platform that grows
+    0.25% a day grows in most slices, too slowly for one slice's few weeks to prove it, and a flat baseline would
+    call that growth a shift. Only volumes (counts, sums) should pass `level`: rates do not grow with traffic.
     """
     w = windows.shape[-1]
     third = max(w // 3, 1)
@@ -77,8 +85,18 @@ def robust_slope(windows: np.ndarray, scale: np.ndarray) -> np.ndarray:
     gap = (w - third) / 2.0  # distance between the centres of neighbouring thirds
     s1, s2 = (m2 - m1) / gap, (m3 - m2) / gap
     step_se = np.asarray(scale)[(...,) + (None,) * (s1.ndim - np.ndim(scale))] * np.sqrt(np.pi / third) / gap
-    clear = (np.sign(s1) == np.sign(s2)) & (np.minimum(np.abs(s1), np.abs(s2)) >= 2.0 * step_se)
-    return np.nan_to_num(np.where(clear, np.sign(s1) * np.minimum(np.abs(s1), np.abs(s2)), 0.0))
+    agree = np.sign(s1) == np.sign(s2)
+    slope = np.where(agree, np.sign(s1) * np.minimum(np.abs(s1), np.abs(s2)), 0.0)
+    clear = agree & (np.minimum(np.abs(s1), np.abs(s2)) >= 2.0 * step_se)
+    shared = 0.0
+    if level is not None and windows.shape[0] >= MIN_PANEL:
+        # the relative growth of the panel's largest series (its total, when the panel holds the root slice)
+        size = np.abs(np.nan_to_num(level))
+        top = np.expand_dims(size.argmax(axis=0), 0)
+        with np.errstate(all="ignore"):
+            growth = np.take_along_axis((s1 + s2) / 2.0, top, axis=0) / np.take_along_axis(size, top, axis=0)
+        shared = np.nan_to_num(growth) * size
+    return np.nan_to_num(np.where(clear, slope, shared))
 
 
 def phase_of(start: int, n: int, period: int) -> np.ndarray:
@@ -96,6 +114,7 @@ class SeasonalBaseline(Detector):
         min_rel_scale (float): residual sd floor as a share of the level, so constant series do not divide by 0.
         df (float): degrees of freedom of the Student t the z is judged by: the level, offsets and sd are estimated
             from a few weeks, so normal tails would be overconfident across thousands of slices.
+        shared_growth (bool): the panel is a volume's slices, growing with the total (see `robust_slope`).
     """
 
     name = "seasonal"
@@ -108,8 +127,10 @@ class SeasonalBaseline(Detector):
         z_band: float = 4.0,
         min_rel_scale: float = 0.005,
         df: float = 10.0,
+        shared_growth: bool = False,
     ):
         self.df = df
+        self.shared_growth = shared_growth
         self.period = period
         self.level_window = level_window
         self.z_band = z_band
@@ -128,7 +149,9 @@ class SeasonalBaseline(Detector):
         recent = deseason[:, -2 * self.level_window :]
         noise = np.maximum(diff_scale(deseason), scale_floor(self.level_, self.min_rel_scale))
         noise = np.maximum(noise, robust_scale(recent - nanmedian(recent, axis=1, keepdims=True), axis=1))
-        self.slope_ = robust_slope(deseason[:, -2 * self.level_window :], noise)
+        self.slope_ = robust_slope(
+            deseason[:, -2 * self.level_window :], noise, self.level_ if self.shared_growth else None
+        )
         n_level = np.isfinite(deseason[:, -self.level_window :]).sum(axis=1)
         # estimated level and weekday offsets widen the band: var(median) ~ pi/2 * sd^2 / n
         n_weeks = max(self.n_time_ // max(self.period, 1), 1) if self.period > 1 else np.inf

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ecoradar.detect.base import quiet_nan
+from ecoradar.detect.novelty import Novelty
 from ecoradar.detect.robust_z import RobustZ
 from ecoradar.errors import InputError
 
@@ -18,9 +19,9 @@ log = logging.getLogger(__name__)
 MIN_ROWS = 8
 
 
-def default_series_detector() -> RobustZ:
+def default_series_detector() -> Novelty:
     """The default single-series detector, with the one global configuration used on NAB."""
-    return RobustZ()
+    return Novelty()
 
 
 def read_series_csv(path: Path, value_col: str, time_col: str | None = None) -> pd.DataFrame:
@@ -48,7 +49,7 @@ def detect_series(
     value_col: str,
     time_col: str | None = None,
     online: bool = False,
-    detector: RobustZ | None = None,
+    detector: Novelty | RobustZ | None = None,
 ) -> pd.DataFrame:
     """Score every row of one series.
 
