@@ -11,7 +11,7 @@ import scipy.optimize
 
 from ecoradar.data.schema import DIMENSIONS
 from ecoradar.errors import InputError, unknown
-from ecoradar.explain.events import related_events
+from ecoradar.explain.events import parse_scope, related_events
 from ecoradar.explain.mixrate import mix_rate_split, segment_parts
 from ecoradar.explain.records import Explanation, MixRateSplit, RootCause
 from ecoradar.metrics.model import Metric
@@ -24,6 +24,11 @@ MAX_CAUSES = 5
 ALL = "\x00all"
 #: Fewest baseline days a slice needs before its expected value means anything.
 MIN_BASELINE_DAYS = 2
+#: Days before the change start a calendar event may lie and still name a hypothesis in advance.
+EVENT_LEAD_DAYS = 2
+#: Evidence (z squared) a slice a calendar event names must show on its own to skip the scan's price: the 90%
+#: quantile of chi square(1), a one-hypothesis test at 10%.
+NAMED_EVIDENCE = 2.71
 
 
 def _baseline_dates(dates: list[dt.date], ref: dt.date, baseline_days: int, weekly: bool) -> list[dt.date]:
@@ -53,6 +58,8 @@ def _leaves(today: pd.DataFrame, base: pd.DataFrame, keys: list[str], metric: Me
     base = base.copy()
     agg = {"numerator": "sum", "denominator": "sum", "value": "sum" if metric.is_additive else "mean"}
     today = today.groupby(keys, as_index=False).agg(agg)
+    today = today.merge(base.groupby(keys)["date"].nunique().rename("seen").reset_index(), on=keys, how="left")
+    today["seen"] = today["seen"].fillna(0)
     if metric.is_ratio:
         # a ratio is judged with its denominator: the baseline rate is pooled over the baseline days (a median of
         # daily rates is biased for sparse counts), shrunk to the table's rate by one event's worth of traffic
@@ -86,6 +93,7 @@ def _leaves(today: pd.DataFrame, base: pd.DataFrame, keys: list[str], metric: Me
     stats["spread"] = np.maximum(stats["mad"], stats["worst"] / (3 * 1.4826))
     out = today.merge(stats[["expected", "spread"]].reset_index(), on=keys, how="left")
     out["real"] = out["value"].fillna(0.0)
+    out["den"] = out["denominator"].fillna(0.0)
     out["predict"] = out["expected"].fillna(0.0) * (days if metric.is_additive else 1)
     # relative spread from the slice's own history, never below a quarter of the typical slice's; a window of
     # several days averages day-to-day noise down
@@ -131,10 +139,11 @@ def explain(
     Candidates are the scope itself and its children in the cube (slices up to depth 2), each pooled over the
     change window against its baseline (median day of a count or quantile; a ratio's pooled baseline rate at the
     window's own denominator, with count noise and the slice's own dispersion). `_scan` ranks them by
-    log-likelihood gain minus a succinctness price per depth, so the slice that moved beats its diluted parent
-    and its noisier children. Traffic moving between slices shows in the mix/rate split; when that split says
-    mix_shift, the move is a step, and no slice fixing the moved dimension changed its rate, the segments the
-    traffic moved to are the causes.
+    log-likelihood gain minus a succinctness price per depth (a small one for a slice a calendar event named just
+    before the change, when it moved), so the slice that moved beats its diluted parent and its noisier
+    children. Traffic moving between slices shows in the mix/rate split, each effect judged against its noise;
+    when that split says mix_shift, the move is a step, and no slice fixing the moved dimension changed its
+    rate, the segments the traffic moved to are the causes.
 
     Args:
         cube (pyarrow.Table | pandas.DataFrame): metric cube rows (CUBE columns; NULL dimension = all).
@@ -187,8 +196,17 @@ def explain(
     free = [d for d in dims if d not in scope]
     own = _slices(frame, dims, scope, lowest=0)
     own = own[own[free].isna().all(axis=1).to_numpy(bool)]
-    causes, fixing = _scan(pd.concat([own, children]), free, scope, metric, window, base_dates)
-    splits = _mix_rate(children, free, window, base_dates) if metric.is_ratio else []
+    rows = pd.concat([own, children])
+    rows[free] = rows[free].astype(object).where(rows[free].notna(), ALL)
+    leaves = _leaves(
+        rows[rows["date"].isin(set(window))], rows[rows["date"].isin(set(base_dates))], free, metric, len(window)
+    )
+    named = _named(events, ref, scope, free) if events is not None and len(events) else set()
+    causes, fixing = _scan(leaves, free, scope, metric, len(window), named)
+    # the rate effect is judged against the sampling noise of the scope's own rate over the window
+    whole = leaves[(leaves[free] == ALL).all(axis=1)]
+    noise = float((whole["noise"] / whole["den"]).iloc[0]) if metric.is_ratio and len(whole) else 0.0
+    splits = _mix_rate(children, free, window, base_dates, noise) if metric.is_ratio else []
     # a mix shift moves no rate inside the segments it moved between: if a slice fixing a segment clearly moved,
     # rates changed, and the scan's slices stay the causes
     mix = splits[0][0] if splits else None
@@ -206,10 +224,28 @@ def explain(
     return Explanation(metric.name, scope, date, causes, [sp for sp, _ in splits], related)
 
 
+def _named(events: pd.DataFrame, ref: dt.date, scope: dict[str, str], free: list[str]) -> set[tuple[str, ...]]:
+    """Keys (over `free`) of the children of `scope` that calendar events up to EVENT_LEAD_DAYS before the change
+    start name (an event's scope is a slice: it must hold `scope` and set one or two free dimensions)."""
+    days = pd.to_datetime(events["ts"]).dt.date
+    near = ((days >= ref - dt.timedelta(days=EVENT_LEAD_DAYS)) & (days <= ref)).to_numpy(bool)
+    out = set()
+    for text in events.loc[near, "scope"]:  # a calendar holds a handful of events, not a hot path
+        named = parse_scope(text)
+        extra = set(named) - set(scope)
+        if all(named.get(k) == v for k, v in scope.items()) and 1 <= len(extra) <= 2 and extra <= set(free):
+            out.add(tuple(named.get(d, ALL) for d in free))
+    return out
+
+
 def _mix_rate(
-    children: pd.DataFrame, free: list[str], window: list[dt.date], base_dates: list[dt.date]
+    children: pd.DataFrame, free: list[str], window: list[dt.date], base_dates: list[dt.date], noise: float = 0.0
 ) -> list[tuple[MixRateSplit, pd.DataFrame]]:
-    """Mix/rate split along every free dimension with its segments, the dimension whose mix moved most first."""
+    """Mix/rate split along every free dimension with its segments, the dimension whose mix moved most first.
+
+    The rate effect is judged against `noise`, the sampling noise of the scope's rate over the window; the mix
+    effect against how much the mix effect wanders between stretches of the baseline as long as the window.
+    """
     out = []
     for d in free:
         others = [x for x in free if x != d]
@@ -220,8 +256,26 @@ def _mix_rate(
         rates = pd.concat([seg["num_before"] / seg["den_before"], seg["num_after"] / seg["den_after"]]).dropna()
         if rates.isin([0.0, 1.0]).all():
             continue  # the dimension defines the numerator (creator_age for a new-creator share): all mix, no news
-        out.append((mix_rate_split(seg, d), seg))
+        mix_noise = _mix_noise(rows, d, len(window), base_dates)
+        out.append((mix_rate_split(seg, d, noise=noise, mix_noise=mix_noise), seg))
     return sorted(out, key=lambda x: -abs(x[0].mix_effect))
+
+
+def _mix_noise(rows: pd.DataFrame, d: str, days: int, base_dates: list[dt.date]) -> float:
+    """Root mean square of the mix effect along `d` of each stretch of `days` baseline days (counted back from
+    the start) against the whole baseline: how far the mix of a window that long wanders on ordinary days (0:
+    unknown, a single stretch)."""
+    base = rows[rows["date"].isin(set(base_dates))]
+    daily = base.groupby(["date", d])[["numerator", "denominator"]].sum().unstack(d, fill_value=0.0).sort_index()
+    block = (len(daily) - 1 - np.arange(len(daily))) // days
+    if block.max(initial=0) < 1:
+        return 0.0
+    nb, db = (daily[c].groupby(block).sum().to_numpy(float) for c in ("numerator", "denominator"))
+    n0, d0 = nb.sum(axis=0), db.sum(axis=0)
+    r0 = np.divide(n0, d0, out=np.zeros_like(n0), where=d0 > 0)
+    rb = np.where(db > 0, nb / np.where(db > 0, db, 1.0), r0)
+    w0, wb = d0 / max(d0.sum(), 1e-12), db / np.maximum(db.sum(axis=1, keepdims=True), 1e-12)
+    return float(np.sqrt(np.mean(((wb - w0) * (r0 + rb) / 2).sum(axis=1) ** 2)))
 
 
 def _segments(rows: pd.DataFrame, d: str, window: list, base_dates: list) -> pd.DataFrame | None:
@@ -258,28 +312,28 @@ def _moved_traffic(split: MixRateSplit, seg: pd.DataFrame, scope: dict[str, str]
 
 
 def _scan(
-    rows: pd.DataFrame,
+    leaves: pd.DataFrame,
     free: list[str],
     scope: dict[str, str],
     metric: Metric,
-    window: list[dt.date],
-    base_dates: list[dt.date],
+    days: int,
+    named: set[tuple[str, ...]] = frozenset(),
 ) -> tuple[list[RootCause], dict[str, float]]:
-    """Root causes by a scan over the scope and its children: the slice whose pooled change is largest in noise
-    units (z squared) beyond a succinctness price of 2 ln(number of slices of its depth), then, on what the
-    chosen slices leave unexplained, further slices that still beat the price by EXTRA_SCORE.
+    """Root causes by a scan over the scope and its children (`_leaves` rows): the slice whose pooled change is
+    largest in noise units (z squared) beyond a succinctness price of 2 ln(number of slices of its depth), then,
+    on what the chosen slices leave unexplained, further slices that still beat the price by EXTRA_SCORE.
 
     A slice's z squared is its log-likelihood gain from one factor: a parent of the moved slice sees the change
     diluted by its other traffic, a child sees only part of the data, so in expectation the moved slice scores
-    highest; the price stops a deeper level's many slices from winning by chance. The residual of a slice is the
-    slice minus its overlap with the chosen ones (looked up in the cube, which holds slices up to depth 2); a
-    slice whose overlap is deeper than the cube holds is no longer a candidate. Also returns, per free
-    dimension, the best score (evidence minus price) of a slice that fixes it.
+    highest; the price stops a deeper level's many slices from winning by chance. The slices calendar events name
+    (`named`, keys over `free`) are hypotheses stated before looking: one that moved on its own (NAMED_EVIDENCE)
+    pays only the price of the few named ones. A slice without enough baseline days (a new app version) has no
+    expected value unless the metric is a count, and a quantile or mean over fewer items a day than the
+    metric's `min_denominator` is too thin to judge. The residual of a slice is the slice minus its overlap with
+    the chosen ones (looked up in the cube, which holds slices up to depth 2); a slice whose overlap is deeper
+    than the cube holds is no longer a candidate. Also returns, per free dimension, the best score (evidence
+    minus price) of a slice that fixes it.
     """
-    rows = rows.copy()
-    rows[free] = rows[free].astype(object).where(rows[free].notna(), ALL)
-    today = rows[rows["date"].isin(set(window))]
-    leaves = _leaves(today, rows[rows["date"].isin(set(base_dates))], free, metric, len(window))
     vals = leaves[free].to_numpy(object)
     real, predict = leaves["real"].to_numpy(float), leaves["predict"].to_numpy(float)
     var = leaves["noise"].to_numpy(float) ** 2
@@ -287,8 +341,14 @@ def _scan(
     depth = (vals != ALL).sum(axis=1)
     price = np.where(depth > 0, 2 * np.log(np.maximum(np.bincount(depth, minlength=3)[depth], 1)), 0.0)
     index = pd.MultiIndex.from_arrays(vals.T)
+    # a named slice is tested on its own (a family of the few named ones) and must pass that test
+    hit = index.isin(list(named)) & (depth > 0)
+    hit &= _evidence(real, predict, var, metric.is_ratio) >= NAMED_EVIDENCE
+    price[hit] = 2 * np.log(max(int(index.isin(list(named)).sum()), 1))
     r_real, r_pred, r_var = real.copy(), predict.copy(), var.copy()
-    alive = np.ones(len(vals), dtype=bool)
+    alive = (depth == 0) | metric.is_additive | (leaves["seen"].to_numpy(float) >= MIN_BASELINE_DAYS)
+    if not metric.is_ratio and not metric.is_additive and leaves["den"].gt(0).any():
+        alive &= (depth == 0) | (leaves["den"].to_numpy(float) >= metric.min_denominator * days)
     chosen: list[int] = []
     fixing: dict[str, float] = {}
     while alive.any() and len(chosen) < MAX_CAUSES:
@@ -323,9 +383,7 @@ def _scan(
         total = float(np.abs(moves).sum()) * np.sign(moves[0]) or 1.0
     # observed/expected in the metric's own units: a rate for ratios, a per-day amount for additive metrics
     per = (
-        leaves["den"].to_numpy(float)
-        if metric.is_ratio
-        else np.full(len(leaves), len(window) if metric.is_additive else 1.0)
+        leaves["den"].to_numpy(float) if metric.is_ratio else np.full(len(leaves), days if metric.is_additive else 1.0)
     )
     per = np.where(per > 0, per, np.nan)
     causes = [
@@ -363,10 +421,14 @@ def _widen(
     var: np.ndarray,
     price: np.ndarray,
 ) -> int:
-    """Replace a slice by a parent while the parent's rest (parent minus the slice) moved the same way, beyond
-    its price: the change was wider than the slice that moved most (e.g. where two causes overlap)."""
+    """Replace a slice by a parent when the change was wider than the slice that moved most: the parent's rest
+    (parent minus the slice) moved the same way beyond its price (e.g. where two causes overlap), or one factor
+    over the whole parent explains the slice and its rest at least as well as the slice alone does: the rest
+    moved closer to the slice's factor than to none (a parent-wide change whose rest is noisier than the slice,
+    so that the parent's pooled total understates it)."""
     while (vals[j] != ALL).sum() > 1:  # never up to the scope itself: that answer must win on its own
         move = real[j] - pred[j]
+        alone = move**2 / max(var[j], 1e-12)
         options = []
         for d in np.flatnonzero(vals[j] != ALL):
             key = vals[j].copy()
@@ -375,13 +437,27 @@ def _widen(
             if p < 0:
                 continue
             rest = real[p] - real[j] - (pred[p] - pred[j])
+            if np.sign(rest) != np.sign(move):
+                continue
             z2 = rest**2 / max(var[p] - var[j], 1e-12)
-            if np.sign(rest) == np.sign(move) and z2 > price[p] + EXTRA_SCORE:
-                options.append((z2, p))
+            common = _common_gain(
+                np.array([real[j], real[p] - real[j]]),
+                np.array([pred[j], pred[p] - pred[j]]),
+                np.array([var[j], max(var[p] - var[j], 1e-12)]),
+            )
+            if z2 > price[p] + EXTRA_SCORE or common >= alone:
+                options.append((common - price[p], p))
         if not options:
             break
         j = max(options)[1]
     return j
+
+
+def _common_gain(real: np.ndarray, pred: np.ndarray, var: np.ndarray) -> float:
+    """Gain in chi square of one factor f (real ~ f * pred) fitted over several parts with their own noise."""
+    w = pred / var
+    f = float((w * real).sum() / max((w * pred).sum(), 1e-12))
+    return float((((real - pred) ** 2 - (real - f * pred) ** 2) / var).sum())
 
 
 def _evidence(real: np.ndarray, pred: np.ndarray, var: np.ndarray, counts: bool) -> np.ndarray:

@@ -17,12 +17,38 @@ from ecoradar.explain.records import MixRateSplit
 
 #: Share of |mix| + |rate| above which one effect labels the change ('mix_shift' or 'rate_change').
 DOMINANT_SHARE = 0.7
+#: A rate effect beyond this many noise units of the rate is a real one (~ 2 sigma).
+SIGNIFICANT = 2.0
+#: A mix effect beyond this many units of its ordinary wander is a real one (3 sigma: the largest of a few).
+MIX_SIGNIFICANT = 3.0
 
 COLUMNS = ("num_before", "den_before", "num_after", "den_after")
 
 
-def label(mix: float, rate: float, dominant: float = DOMINANT_SHARE) -> str:
-    """'mix_shift' when |mix| is at least `dominant` of |mix| + |rate|, 'rate_change' when |rate| is, else 'mixed'."""
+def label(mix: float, rate: float, dominant: float = DOMINANT_SHARE, noise: float = 0.0, mix_noise: float = 0.0) -> str:
+    """'mix_shift' when |mix| is at least `dominant` of |mix| + |rate|, 'rate_change' when |rate| is, else 'mixed'.
+
+    With the noise of both effects known (> 0, in the rate's units: `noise` of the rate effect, the rate's
+    sampling noise; `mix_noise` of the mix effect, its wander on ordinary days), an effect names the change only
+    when it is clear (beyond SIGNIFICANT noise units for the rate, MIX_SIGNIFICANT for the mix: a bar for the
+    largest of several dimensions). A clear effect beside one within its noise labels the change whatever their
+    shares (a mix shift is traffic that moved while no within-segment rate did), as long as it is the larger;
+    otherwise the shares decide among the clear effects, and a change with none is 'mixed'.
+    """
+    by_share = _by_share(mix, rate, dominant)
+    if noise <= 0 or mix_noise <= 0:
+        return by_share
+    clear_mix, clear_rate = abs(mix) >= MIX_SIGNIFICANT * mix_noise, abs(rate) >= SIGNIFICANT * noise
+    if clear_mix != clear_rate:
+        larger = abs(mix) >= abs(rate) if clear_mix else abs(rate) >= abs(mix)
+        return ("mix_shift" if clear_mix else "rate_change") if larger else "mixed"
+    if by_share == "mix_shift" and clear_mix or by_share == "rate_change" and clear_rate:
+        return by_share
+    return "mixed"
+
+
+def _by_share(mix: float, rate: float, dominant: float) -> str:
+    """The label by the effects' shares of |mix| + |rate| alone."""
     scale = abs(mix) + abs(rate)
     if scale == 0:
         return "mixed"
@@ -33,13 +59,22 @@ def label(mix: float, rate: float, dominant: float = DOMINANT_SHARE) -> str:
     return "mixed"
 
 
-def mix_rate_split(segments: pd.DataFrame, dimension: str, *, dominant: float = DOMINANT_SHARE) -> MixRateSplit:
+def mix_rate_split(
+    segments: pd.DataFrame,
+    dimension: str,
+    *,
+    dominant: float = DOMINANT_SHARE,
+    noise: float = 0.0,
+    mix_noise: float = 0.0,
+) -> MixRateSplit:
     """Decompose the change of a rate over the segments of one dimension.
 
     Args:
         segments (pandas.DataFrame): one row per segment with num_before, den_before, num_after, den_after.
         dimension (str): the dimension the segments split (for the record).
         dominant (float): share of |mix| + |rate| that labels the change.
+        noise (float): sampling noise (one sigma) of the after-period rate, 0 when unknown (see `label`).
+        mix_noise (float): spread (one sigma) of the mix effect on ordinary days, 0 when unknown.
 
     Returns:
         MixRateSplit: total change of the rate, its mix and rate parts, and the label.
@@ -58,7 +93,8 @@ def mix_rate_split(segments: pd.DataFrame, dimension: str, *, dominant: float = 
     mix, rate = float(parts["mix"].sum()), float(parts["rate"].sum())
     n0, d0, n1, d1 = (segments[c].to_numpy(float) for c in COLUMNS)
     total = float(n1.sum() / d1.sum() - n0.sum() / d0.sum())
-    return MixRateSplit(dimension, total, mix, rate, label(mix, rate, dominant))  # type: ignore[arg-type]
+    named = label(mix, rate, dominant, noise, mix_noise)
+    return MixRateSplit(dimension, total, mix, rate, named)  # type: ignore[arg-type]
 
 
 def segment_parts(segments: pd.DataFrame, dimension: str) -> pd.DataFrame:
