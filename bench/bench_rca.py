@@ -143,7 +143,7 @@ def main() -> None:
         n = next(iter(res.values()))[4]
         cells = [label, str(int(n))]
         cells += [f"{f1(*res[m][:3]):.3f}" for m in methods]
-        cells += [f"{res[m][3] / max(res[m][4], 1):.3f}" for m in methods]
+        cells += [f"{res[m][3] / max(res[m][4], 1):.4f}" for m in methods]
         cells += ["–" if x is None else f"{x:.3f}" for x in PUBLISHED.get(label, (None,) * 6)]
         print("| " + " | ".join(cells) + " |")
     print("\npublished RiskLoc s/case:", PUBLISHED_TIME, "(authors' code; this machine is shared, timings are noisy)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -17,7 +18,7 @@ from ecoradar.explain.records import RootCause
 LOCALIZERS: dict[str, type[Localizer]] = {}
 
 Element = tuple[tuple[int, ...], int]
-"""A candidate root cause: (cuboid as dimension positions, dense element code within that cuboid)."""
+"""A candidate root cause: (cuboid as dimension positions, element code within that cuboid)."""
 
 
 @dataclass
@@ -40,6 +41,7 @@ class LeafCube:
     counts: bool = False
     """Whether `real` counts events (a ratio's numerator), so leaves carry at least Poisson noise."""
     _cuboids: dict[tuple[int, ...], tuple[np.ndarray, int]] = field(default_factory=dict, repr=False)
+    _columns: list[np.ndarray] = field(default_factory=list, repr=False)
 
     @property
     def n(self) -> int:
@@ -51,20 +53,34 @@ class LeafCube:
         k = len(self.dims)
         return [c for d in range(1, min(max_depth, k) + 1) for c in itertools.combinations(range(k), d)]
 
+    def plain(self, cuboid: tuple[int, ...]) -> bool:
+        """Whether a cuboid's codes are plain mixed-radix numbers over its dimensions' codes (last dimension
+        fastest), which they stay while that code space is at most twice the leaves."""
+        return math.prod(len(self.labels[j]) for j in cuboid) <= 2 * self.n
+
     def groups(self, cuboid: tuple[int, ...]) -> tuple[np.ndarray, int]:
-        """Dense element code of every leaf in a cuboid, and the number of elements."""
+        """Element code of every leaf in a cuboid, and the number of codes (some may hold no leaf).
+
+        Codes follow the order of the dimension values, shallow to deep, so sorting elements by code sorts them
+        by value.
+        """
         if cuboid not in self._cuboids:
-            # one mixed-radix integer per leaf over the parent cuboid's dense codes (computed first, as cuboids
-            # come shallow first): same order as over the raw codes, one pass and a small radix
+            if not self._columns:
+                self._columns = [np.ascontiguousarray(c, dtype=np.int64) for c in self.codes.T]
+            # one mixed-radix integer per leaf over the parent cuboid's codes (computed first, as cuboids come
+            # shallow first): two passes per cuboid while the code space stays within twice the leaves, made
+            # dense only past that (sparse cubes) so deep cuboids do not grow without bound
             *head, last = cuboid
             radix = len(self.labels[last])
             if head:
                 parent, k_parent = self.groups(tuple(head))
-                key = parent.astype(np.int64) * radix + self.codes[:, last]
+                key = parent * radix + self._columns[last]
                 size = k_parent * radix
             else:
-                key, size = self.codes[:, last].astype(np.int64), radix
-            if size <= 4 * self.n:
+                key, size = self._columns[last], radix
+            if size <= 2 * self.n:  # (and so every prefix too: see `plain`)
+                inverse, k = key, size
+            elif size <= 16 * self.n:
                 present = np.bincount(key, minlength=size) > 0
                 inverse = (np.cumsum(present) - 1)[key]
                 k = int(present.sum())
