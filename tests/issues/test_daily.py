@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from ecoradar.errors import NotFound
-from ecoradar.explain.records import Explanation, RelatedEvent, RootCause
+from ecoradar.explain.records import CreatorDrivers, Explanation, RelatedEvent, RootCause
 from ecoradar.issues import service
 from ecoradar.issues.daily import group_day, ingest_day, run_days
 from ecoradar.store import Issue, IssueDay, Run, open_store
@@ -74,6 +74,20 @@ def test_parent_alone_explained_by_child_takes_the_child_scope(store):  # noqa: 
 def test_weak_root_cause_keeps_the_parent_scope(store):  # noqa: F811
     ingest(store, D0, [anomaly(JP)], [explained(JP, JP_PHOTO, contribution=0.3)])
     assert [i["scope"] for i in all_issues(store)] == [JP]
+
+
+def test_a_few_creators_change_opens_no_issue_but_an_open_issue_goes_on(store):  # noqa: F811
+    def by(driven, date):
+        drivers = CreatorDrivers(share=0.9, held=0.1, rest=0.0, creators=[(7, 0.9)], change=400.0, driven=driven)
+        return Explanation(metric="photo_share", scope=JP, date=date, drivers=drivers)
+
+    summary = ingest(store, D0, [anomaly(JP)], [by(True, D0)])
+    assert (summary.new, summary.creator_events) == (0, 1) and all_issues(store) == []
+    nxt, later = day(1), day(2)
+    ingest(store, nxt, [anomaly(JP, date=nxt)], [by(False, nxt)])
+    assert len(all_issues(store)) == 1
+    summary = ingest(store, later, [anomaly(JP, date=later)], [by(True, later)])
+    assert (summary.new, summary.ongoing, summary.creator_events) == (0, 1, 0)
 
 
 def test_grouping_rules():

@@ -17,6 +17,7 @@ from ecoradar.detect.base import (
     p_to_score,
     scale_floor,
 )
+from ecoradar.detect.level_shift import lag1_autocorrelation
 from ecoradar.detect.seasonal import deseasonalize, diff_scale, phase_of, robust_slope
 
 
@@ -113,6 +114,10 @@ class Trend(Detector):
         prior = series[:, np.clip(prior_idx, 0, None)]
         prior[:, prior_idx < 0] = np.nan
         slope_before = robust_slope(prior, np.maximum(self.scale_, 1e-12))
+        # Mann-Kendall counts every pair as independent; a series that wanders (autocorrelated around its line in
+        # the window before, where no drift is claimed) holds fewer independent points: n*/n = (1 - rho) / (1 + rho)
+        rho = lag1_autocorrelation(prior.reshape(n_series * n_new, self.window)).reshape(n_series, n_new)
+        z = z * np.sqrt((1.0 - rho) / (1.0 + rho))
         # without a measured slope before, a trend cannot be told from one that simply continues: not judged
         known_before = np.isfinite(prior).sum(axis=2) >= self.window // 2
         level = intercept

@@ -41,6 +41,24 @@ class RelatedEvent:
 
 
 @dataclass(frozen=True)
+class CreatorDrivers:
+    """How much of a slice's change its largest creators make (see `ecoradar.explain.creators`)."""
+
+    share: float
+    """Share of the movement in the change's direction made by the few largest movers (0..1)."""
+    held: float
+    """Share of the slice's baseline numerator those same creators held (0..1)."""
+    rest: float
+    """Relative change of the slice's other creators (0.1 = their numerator rose 10%)."""
+    creators: list[tuple[int, float]]
+    """(creator_id, share of that movement) of the top movers, largest first."""
+    change: float
+    """The numerator's change on the day against the baseline days' mean (for rates, scaled to the traffic)."""
+    driven: bool
+    """Whether the change is those creators' doing rather than the slice's."""
+
+
+@dataclass(frozen=True)
 class Explanation:
     """Why a metric moved in a slice on a day."""
 
@@ -50,6 +68,8 @@ class Explanation:
     root_causes: list[RootCause] = field(default_factory=list)
     mix_rate: list[MixRateSplit] = field(default_factory=list)
     events: list[RelatedEvent] = field(default_factory=list)
+    drivers: CreatorDrivers | None = None
+    """The creators behind the change, when measured from the raw rows (the daily run does)."""
 
     @property
     def label(self) -> str:

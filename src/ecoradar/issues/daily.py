@@ -52,14 +52,17 @@ class DaySummary:
     regressed: int = 0
     recovered: int = 0
     suppressed: int = 0
+    creator_events: int = 0
+    """Groups not opened as issues: a few creators made the change (see `ecoradar.explain.creators`)."""
     skipped: bool = False
     """True when the day had been ingested before (nothing changed)."""
     notify: list[dict[str, Any]] = field(default_factory=list)
     """[{event: issue.new | issue.regressed | issue.escalated, issue_id, short_id, priority, title}]"""
 
     def counts(self) -> dict[str, int]:
-        """The five counters as a dict (stored in runs.counts)."""
-        return {k: getattr(self, k) for k in ("new", "ongoing", "regressed", "recovered", "suppressed")}
+        """The counters as a dict (stored in runs.counts)."""
+        keys = ("new", "ongoing", "regressed", "recovered", "suppressed", "creator_events")
+        return {k: getattr(self, k) for k in keys}
 
 
 @dataclass
@@ -224,6 +227,15 @@ def _candidates(session: Session, group: Group, date: dt.date, recovery_days: in
         if family(issue.metric) == wanted and any(overlaps(issue.scope, m.scope) for m in group.members):
             return issue
     return None
+
+
+def _creator_event(group: Group) -> bool:
+    """Whether the group's change is a few creators' doing (a viral newcomer, a prolific uploader who stopped).
+
+    Such a change is a creator event, not an ecosystem issue: it opens no issue (an issue already open goes on).
+    """
+    expl = group.primary.explanation
+    return expl is not None and expl.drivers is not None and expl.drivers.driven
 
 
 def _start(group: Group, date: dt.date) -> dt.date:
@@ -415,6 +427,9 @@ def ingest_day(
                 issue = _candidates(session, group, date, recovery_days, config)
             if issue is not None and issue.status == IssueStatus.FALSE_POSITIVE.value:
                 summary.suppressed += 1
+                continue
+            if issue is None and _creator_event(group):
+                summary.creator_events += 1
                 continue
             if issue is None:
                 issue = _create(session, group, date, _metric(catalog, group.primary.anomaly.metric), routing, actor)

@@ -30,13 +30,14 @@ def _print_run(report) -> None:
     totals = report.totals()
     span = f"{report.dates[0]}..{report.dates[-1]}" if report.dates else "no day"
     table = Table(title=f"ecoradar run {span}", show_header=True)
-    for col in ("days", "cube days computed", "anomalies", "new", "ongoing", "regressed", "recovered", "suppressed"):
-        table.add_column(col, justify="right")
+    counted = ("new", "ongoing", "regressed", "recovered", "suppressed", "creator_events")
+    for col in ("days", "cube days computed", "anomalies", *counted):
+        table.add_column(col.replace("_", " "), justify="right")
     table.add_row(
         str(len(report.dates)),
         str(report.cube_days_computed),
         str(report.anomalies),
-        *(str(totals.get(k, 0)) for k in ("new", "ongoing", "regressed", "recovered", "suppressed")),
+        *(str(totals.get(k, 0)) for k in counted),
     )
     console.print(table)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -16,6 +16,7 @@ from ecoradar.data.io import register_tables
 from ecoradar.detect.cube import detect_cube
 from ecoradar.detect.records import Anomaly
 from ecoradar.errors import EcoradarError, InputError
+from ecoradar.explain.creators import creator_drivers
 from ecoradar.explain.cube import explain
 from ecoradar.explain.records import Explanation
 from ecoradar.issues.daily import DaySummary, run_days
@@ -32,6 +33,8 @@ HISTORY_DAYS = 56
 """Days of cube before the first judged day that detection uses as its baseline."""
 EXPLAIN_PER_DAY = 40
 """Anomalies explained per day, best first: explanation is the slow step and the tail is rarely read."""
+DRIVER_BASELINE_DAYS = 7
+"""Days before a change's start whose mean each creator's part of the change is measured against."""
 
 
 @dataclass
@@ -90,24 +93,38 @@ def _platform_totals(cube: pd.DataFrame, dims: list[str]) -> dict[tuple[str, dt.
 
 
 def _explain_all(
-    anomalies: list[Anomaly], cube: pa.Table, catalog: Catalog, events: pd.DataFrame | None
+    anomalies: list[Anomaly],
+    cube: pa.Table,
+    catalog: Catalog,
+    events: pd.DataFrame | None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> list[Explanation]:
-    """Explain the day's strongest anomalies; a slice too small to explain is left unexplained."""
+    """Explain the day's strongest anomalies (with their creators when `con` reads the raw tables).
+
+    A slice too small to explain gets no root causes (and, without `con`, no explanation at all).
+    """
     out = []
     for anomaly in anomalies[:EXPLAIN_PER_DAY]:
+        metric = catalog[anomaly.metric]
         try:
-            out.append(
-                explain(
-                    cube,
-                    catalog[anomaly.metric],
-                    date=anomaly.date,
-                    scope=anomaly.scope,
-                    events=events,
-                    change_start=anomaly.start,
-                )
+            found = explain(
+                cube, metric, date=anomaly.date, scope=anomaly.scope, events=events, change_start=anomaly.start
             )
         except EcoradarError as exc:
             log.info("no explanation for %s %s on %s: %s", anomaly.metric, anomaly.scope, anomaly.date, exc)
+            if con is None:
+                continue
+            found = Explanation(anomaly.metric, dict(anomaly.scope), anomaly.date)
+        if con is not None:
+            start = anomaly.start or anomaly.date
+            baseline = [start - dt.timedelta(days=k) for k in range(1, DRIVER_BASELINE_DAYS + 1)]
+            try:
+                drivers = creator_drivers(con, metric, anomaly.scope, anomaly.date, baseline)
+            except duckdb.Error as exc:  # a diagnostic: the issue is still worth opening without it
+                log.warning("creators of %s %s on %s not measured: %s", metric.name, anomaly.scope, anomaly.date, exc)
+                drivers = None
+            found = replace(found, drivers=drivers)
+        out.append(found)
     return out
 
 
@@ -155,10 +172,13 @@ def run_pipeline(
     dims = [c for c in frame.columns if c not in ("metric", "date", "numerator", "denominator", "value")]
     totals = _platform_totals(frame, dims)
 
+    con = duckdb.connect()
+    register_tables(con, data_dir)
+
     def produce(date: dt.date):
         anomalies = by_date.get(date, [])
         day_totals = {m: v for (m, d), v in totals.items() if d == date}
-        return anomalies, _explain_all(anomalies, cube, catalog, events), day_totals
+        return anomalies, _explain_all(anomalies, cube, catalog, events, con), day_totals
 
     store = open_store(db)
     started = utcnow()
@@ -170,4 +190,5 @@ def run_pipeline(
                 notify_since(session, started, config)
     finally:
         store.close()
+        con.close()
     return RunReport(dates, len(computed.days_computed), len(found.anomalies), days)

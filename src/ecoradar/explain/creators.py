@@ -1,0 +1,137 @@
+"""Is a change one creator's doing? The share of a slice's change that its few largest creators account for.
+
+On a platform whose popularity is heavy-tailed, one viral newcomer, one prolific uploader who stops, or one
+creator leaving the "new" cohort can move a slice's metric as much as a broken ranking rule does. The first
+is a creator event, not an ecosystem issue, and only the raw rows can tell them apart: the cube has no creator
+dimension. This module reads the metric's source rows for the slice (through the metric compiler's own source
+query, so derived columns such as tier and creator_age mean the same as in the cube) and splits the change of
+the metric's numerator by creator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+from sqlglot import exp, parse_one
+
+from ecoradar.explain.records import CreatorDrivers
+from ecoradar.metrics.compiler import _dim, get_compiler
+from ecoradar.metrics.model import Metric
+from ecoradar.metrics.sources import columns_of
+
+#: Metric kinds whose numerator is a sum over rows, so that a change splits exactly into per-creator parts, and
+#: distinct counts (of viewers, say), which split approximately (one viewer may watch several creators).
+SPLIT_KINDS = ("count", "sum", "ratio", "share", "distinct_count")
+#: Creators counted as "a few".
+TOP_CREATORS = 3
+#: Fewer creators than this in the slice and there is no verdict: a few creators are all there is.
+MIN_CREATORS = 10
+#: A change is a creator event when the few make at least this share of it ...
+DRIVEN_SHARE = 0.5
+#: ... while the rest of the slice moved, relatively, less than this share of the slice's own relative change: a
+#: change that the other creators share is systemic even where a few creators hold most of the slice ...
+REST_SHARE = 0.5
+#: ... and the largest mover moved at least this much (numerator units): when a change is a handful of rare events
+#: (overturned appeals), each is some creator's, and that says nothing.
+MIN_PART = 10.0
+
+
+def creator_drivers(
+    con: duckdb.DuckDBPyConnection,
+    metric: Metric,
+    scope: dict[str, str],
+    date: dt.date,
+    baseline: list[dt.date],
+) -> CreatorDrivers | None:
+    """Split the change of `metric`'s numerator in `scope` on `date` (vs the mean of `baseline` days) by creator.
+
+    Each creator's part is its numerator on the day minus its baseline mean (for rates, scaled by the slice's
+    traffic change, so a slice that simply grew is no creator's doing). None when the metric's numerator is not a
+    row sum, its table has no creator, the slice has fewer than MIN_CREATORS creators, or nothing moved.
+
+    Raises:
+        duckdb.Error: the raw tables cannot be read.
+    """
+    table = metric.table
+    if metric.kind not in SPLIT_KINDS or "creator_id" not in columns_of(table) or not baseline:
+        return None
+    if metric.kind == "distinct_count" and metric.numerator == "creator_id":  # one per creator: nothing to split
+        return None
+    compiler = get_compiler("duckdb")
+    num = exp.Literal.number(1) if metric.kind in ("count", "share") else _parse(metric.numerator)
+    den = _parse(metric.denominator) if metric.kind == "ratio" and metric.denominator else exp.Literal.number(1)
+    where = _parse(metric.filter) if metric.filter else None
+    trees = [t for t in (num, den, where) if t is not None]
+    if any(t.find(exp.AggFunc) for t in trees):  # a numerator that aggregates itself does not split by row
+        return None
+    needed = list(dict.fromkeys(["creator_id", *(c.name for t in trees for c in t.find_all(exp.Column))]))
+    days = sorted({date, *baseline})
+    src = compiler.source((table,), tuple(scope), needed, metric.date_column, date_from=days[0], date_to=days[-1])
+    conds = [exp.EQ(this=exp.column(_dim(d)), expression=exp.Literal.string(v)) for d, v in scope.items()]
+    conds.append(exp.column("_day").isin(*[exp.cast(exp.Literal.string(str(d)), "DATE") for d in days]))
+    if where is not None:
+        conds.append(where)
+    query = (
+        exp.select(
+            exp.column("creator_id"),
+            exp.column("_day"),
+            exp.alias_(_total(num, distinct=metric.kind == "distinct_count"), "num"),
+            exp.alias_(exp.Sum(this=exp.cast(den, "DOUBLE")), "den"),
+        )
+        .from_(src.subquery("s"))
+        .where(exp.and_(*conds))
+        .group_by(exp.column("creator_id"), exp.column("_day"))
+    )
+    rows = con.execute(compiler.sql(query)).df()
+    if rows.empty:
+        return None
+    today = rows["_day"].dt.date == date
+    now = rows.loc[today].groupby("creator_id")[["num", "den"]].sum()
+    base = rows.loc[~today].groupby("creator_id")[["num", "den"]].sum() / len(baseline)
+    both = now.add_suffix("_now").join(base.add_suffix("_base"), how="outer").fillna(0.0)
+    if int((both[["den_now", "den_base"]].abs().sum(axis=1) > 0).sum()) < MIN_CREATORS:
+        return None
+    # a rate's numerator follows the slice's traffic; counts, sums and shares are compared as they are
+    scale = 1.0
+    if metric.kind == "ratio" and both["den_base"].sum() > 0:
+        scale = both["den_now"].sum() / both["den_base"].sum()
+    part = (both["num_now"] - both["num_base"] * scale).to_numpy()
+    change = float(part.sum())
+    if change == 0:
+        return None
+    moving = np.clip(part * np.sign(change), 0.0, None)
+    order = np.argsort(-moving)[:TOP_CREATORS]
+    shares = moving[order] / moving.sum()
+    expected = both["num_base"].to_numpy() * scale
+    rest = np.ones(len(part), dtype=bool)
+    rest[order] = False
+    relative = change / expected.sum() if expected.sum() > 0 else np.inf
+    rest_relative = part[rest].sum() / expected[rest].sum() if expected[rest].sum() > 0 else 0.0
+    level = both["num_base"].abs().to_numpy()
+    share = float(shares.sum())
+    ids = both.index.to_numpy()
+    return CreatorDrivers(
+        share=share,
+        held=float(level[order].sum() / level.sum()) if level.sum() > 0 else 0.0,
+        rest=float(rest_relative),
+        creators=[(int(ids[i]), float(x)) for i, x in zip(order, shares, strict=True) if x > 0],
+        change=change,
+        driven=bool(
+            share >= DRIVEN_SHARE
+            and rest_relative * np.sign(change) < REST_SHARE * abs(relative)
+            and moving[order[0]] >= MIN_PART
+        ),
+    )
+
+
+def _total(expression: exp.Expression, *, distinct: bool) -> exp.Expression:
+    """SUM of the row values, or COUNT(DISTINCT ...) for a distinct count."""
+    if distinct:
+        return exp.Count(this=exp.Distinct(expressions=[expression]))
+    return exp.Sum(this=exp.cast(expression, "DOUBLE"))
+
+
+def _parse(sql: str | None) -> exp.Expression | None:
+    return parse_one(sql, dialect="duckdb") if sql else None

@@ -1,0 +1,93 @@
+"""Creator drivers on constructed raw tables: one creator's surge vs a change spread over the slice."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecoradar.explain.creators import creator_drivers
+from ecoradar.metrics.loader import load_catalog
+
+DAY = dt.date(2026, 3, 10)
+BASE = [DAY - dt.timedelta(days=k) for k in range(1, 8)]
+
+
+def _impressions(per_creator: dict[int, list[int]], liked: dict[int, list[float]] | None = None) -> pd.DataFrame:
+    """Rows of (ts, region, creator_id, liked): per_creator[c][i] impressions on day i of BASE + [DAY]."""
+    days = [*reversed(BASE), DAY]
+    rows = []
+    rng = np.random.default_rng(0)
+    for c, counts in per_creator.items():
+        for i, n in enumerate(counts):
+            rate = liked[c][i] if liked else 0.0
+            for _ in range(n):
+                rows.append((pd.Timestamp(days[i]) + pd.Timedelta(hours=12), "JP", c, bool(rng.random() < rate)))
+    return pd.DataFrame(rows, columns=["ts", "region", "creator_id", "liked"])
+
+
+def _run(frame: pd.DataFrame, metric: str):
+    con = duckdb.connect()
+    con.register("impressions", frame)
+    return creator_drivers(con, load_catalog()[metric], {"region": "JP"}, DAY, BASE)
+
+
+def test_one_creators_surge_is_a_creator_event():
+    counts = {c: [20] * 8 for c in range(40)}
+    counts[7] = [20] * 7 + [400]
+    found = _run(_impressions(counts), "impressions")
+    assert found.driven and found.creators[0][0] == 7 and found.creators[0][1] > 0.9
+    assert found.change == pytest.approx(380)
+
+
+def test_a_change_spread_over_the_slice_is_not():
+    counts = {c: [20] * 7 + [28] for c in range(40)}
+    found = _run(_impressions(counts), "impressions")
+    assert not found.driven and found.share < 0.2 and found.rest == pytest.approx(0.4)
+
+
+def test_proportional_change_where_few_creators_hold_the_slice_is_not_an_event():
+    # three creators hold ~70% of the slice; all lose 40%: the few make most of the change but only their share
+    counts = {c: [10] * 7 + [6] for c in range(40)}
+    for c in (0, 1, 2):
+        counts[c] = [300] * 7 + [180]
+    found = _run(_impressions(counts), "impressions")
+    assert found.share > 0.5 and found.held > 0.5 and not found.driven
+    assert found.rest == pytest.approx(-0.4)
+
+
+def test_the_creator_who_holds_most_of_a_slice_leaving_it_is_a_creator_event():
+    # one creator holds ~85% of the slice and drops out of it (ages out of "new"); the rest do not move
+    counts = {c: [5] * 8 for c in range(30)}
+    counts[0] = [850] * 7 + [0]
+    found = _run(_impressions(counts), "impressions")
+    assert found.held > 0.8 and found.driven and found.rest == pytest.approx(0.0)
+
+
+def test_rates_are_split_after_the_slices_traffic_change():
+    # traffic doubles everywhere at an unchanged like rate, and one creator's like rate jumps
+    counts = {c: [30] * 7 + [60] for c in range(30)}
+    liked = {c: [0.1] * 8 for c in range(30)}
+    liked[4] = [0.1] * 7 + [0.9]
+    found = _run(_impressions(counts, liked), "like_rate")
+    assert found.driven and found.creators[0][0] == 4
+
+
+def test_a_slice_of_a_few_creators_gets_no_verdict():
+    counts = {c: [20] * 7 + [60] for c in range(4)}
+    assert _run(_impressions(counts), "impressions") is None
+
+
+def test_distinct_viewers_split_by_creator():
+    # viewers per creator: 30 creators with 20 distinct viewers a day; creator 3 draws 300 new viewers on the day
+    rows = []
+    for day in [*reversed(BASE), DAY]:
+        for c in range(30):
+            n = 320 if (c == 3 and day == DAY) else 20
+            rows += [(pd.Timestamp(day) + pd.Timedelta(hours=9), "JP", c, 1000 * c + u) for u in range(n)]
+    frame = pd.DataFrame(rows, columns=["ts", "region", "creator_id", "user_id"])
+    found = _run(frame, "active_viewers")
+    assert found.driven and found.creators[0][0] == 3 and found.change == pytest.approx(300)
