@@ -20,6 +20,15 @@ def test_priority_thresholds(severity, priority):
     assert triage.priority_of(severity) == priority
 
 
+def test_a_move_in_the_metrics_good_direction_is_at_most_p2():
+    viewers = catalog()["photo_share"].model_copy(update={"direction": "up_is_good"})
+    assert triage.priority_of(0.5, viewers, "up") == "P2"
+    assert triage.priority_of(0.5, viewers, "down") == "P0"
+    assert triage.priority_of(0.004, viewers, "up") == "P3"
+    neutral = viewers.model_copy(update={"direction": "neutral"})
+    assert triage.priority_of(0.5, neutral, "up") == "P0"
+
+
 def test_impact_caps_the_relative_deviation():
     assert triage.impact_of(0.5, -0.3) == pytest.approx(0.15)
     assert triage.impact_of(0.5, 700.0) == pytest.approx(0.5)

@@ -328,7 +328,7 @@ def _create(
         created_at=utcnow(),
     )
     _apply_peak(issue, group, metric)
-    issue.priority = triage.priority_of(issue.severity)
+    issue.priority = triage.priority_of(issue.severity, metric, issue.direction)
     session.add(issue)
     session.flush()
     issue.short_id = service.short_id(issue.id)
@@ -367,7 +367,7 @@ def _attach(
     if issue.substatus == IssueSubStatus.RECOVERED.value:
         service.mark_substatus(session, issue, IssueSubStatus.ONGOING, actor=actor, note=f"fired on {date}")
     _apply_peak(issue, group, metric)
-    service.set_priority(session, issue, triage.priority_of(issue.severity), actor=actor)
+    service.set_priority(session, issue, triage.priority_of(issue.severity, metric, issue.direction), actor=actor)
     if regressed:
         summary.notify.append(_notice("issue.regressed", issue))
     elif issue.priority in NOTIFY_PRIORITIES and before not in NOTIFY_PRIORITIES:

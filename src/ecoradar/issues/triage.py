@@ -4,7 +4,8 @@ Formulae (documented in docs/issues.md):
     exposure  = the slice's share of the platform's denominator that day (impressions, uploads, decisions)
     impact_d  = exposure_d x min(|relative deviation_d|, 1) in the issue's slice
     severity  = max_d impact_d x min(days the issue fired, DURATION_CAP)
-    priority  = P0 if severity >= 0.10, P1 if >= 0.03, P2 if >= 0.005, else P3
+    priority  = P0 if severity >= 0.10, P1 if >= 0.03, P2 if >= 0.005, else P3;
+                at most P2 when the metric moved in its good direction (an improvement is tracked, not paged)
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ecoradar.metrics.model import Metric
 
 #: Severity lower bounds of P0, P1, P2 (anything below is P3).
 PRIORITY_THRESHOLDS: tuple[tuple[str, float], ...] = (("P0", 0.10), ("P1", 0.03), ("P2", 0.005))
+#: Highest priority of a move in the metric's good direction (metric YAML `direction: up_is_good | down_is_good`).
+GOOD_NEWS_PRIORITY = "P2"
 #: Days of duration that count towards severity (a month-long small drift is not a P0 by age alone).
 DURATION_CAP = 7
 #: Metric kinds whose value is the slice's size (no denominator): exposure = expected value / platform value.
@@ -148,12 +151,15 @@ def severity(impact: float, days: int) -> float:
     return float(impact) * min(max(days, 1), DURATION_CAP)
 
 
-def priority_of(severity_value: float) -> str:
-    """P0-P3 from severity by PRIORITY_THRESHOLDS."""
-    for name, bound in PRIORITY_THRESHOLDS:
-        if severity_value >= bound:
-            return name
-    return "P3"
+def priority_of(severity_value: float, metric: Metric | None = None, direction: str | None = None) -> str:
+    """P0-P3 from severity by PRIORITY_THRESHOLDS; at most GOOD_NEWS_PRIORITY when `metric` moved its good way.
+
+    A rise in active viewers or in new creators' exposure is worth knowing (an organic surge, a launch that
+    worked) but pages nobody; a neutral metric's moves are judged by size alone.
+    """
+    name = next((n for n, bound in PRIORITY_THRESHOLDS if severity_value >= bound), "P3")
+    good = metric is not None and f"{direction}_is_good" == metric.direction
+    return max(name, GOOD_NEWS_PRIORITY) if good else name
 
 
 def _subject(metric_name: str, metric: Metric | None, scope: dict[str, str]) -> str:
