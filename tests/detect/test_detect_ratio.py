@@ -69,12 +69,15 @@ def test_rare_events_in_a_large_slice_use_count_tails():
 
 
 def test_slice_with_few_events_is_shrunk_toward_the_panel_rate():
-    # 30 slices at 1e-3; one slice saw no event in its history: its expected rate is not ~0
+    # 30 slices at 1e-3 and their total (the largest series); one slice saw no event in its history: its
+    # expected rate is pulled toward the total's, not left at ~0
     rng = np.random.default_rng(9)
-    trials = np.full((30, 40), 2000.0)
-    rate = rng.binomial(2000, 1e-3, size=(30, 40)) / 2000
-    rate[0] = 0.0
+    trials = np.full((31, 40), 2000.0)
+    events = rng.binomial(2000, 1e-3, size=(30, 40)).astype(float)
+    events[0] = 0.0
+    trials[30] = trials[:30].sum(axis=0)
+    rate = np.vstack([events / 2000, events.sum(axis=0) / trials[30]])
     shrunk = get_detector("ratio")().fit(rate[:, :39], denominators=trials[:, :39])
     alone = get_detector("ratio")(prior_events=0).fit(rate[:, :39], denominators=trials[:, :39])
     assert shrunk.rate_[0].min() > 5 * alone.rate_[0].max()
-    assert abs(shrunk.rate_[1:].mean() - 1e-3) < 2e-4
+    assert abs(shrunk.rate_[1:30].mean() - 1e-3) < 2e-4

@@ -25,9 +25,10 @@ class RatioBinomial(Detector):
     is not held to the pure binomial precision it never had, and a small one is held to its sampling noise:
     1/20 -> 3/20 is ordinary, while a million-impression slice moving half a point is not.
 
-    Series of one panel (the slices of one metric) share an empirical-Bayes prior: each slice's rate is shrunk
-    toward the panel's pooled rate by `prior_events` events' worth of trials, and no slice is taken to be less
-    overdispersed than the median of the well-measured ones. Rare events (reports, follows) come in clumps from a
+    Series of one panel (the slices of one metric) share an empirical-Bayes prior from the panel's largest series
+    (the platform total): each slice's rate is shrunk toward its rate by `prior_events` events' worth of trials,
+    and no slice is taken to be less overdispersed than it is (when it is well measured): a part of the platform
+    is no steadier than the whole. Rare events (reports, follows) come in clumps from a
     few videos: a slice that saw 1 report in 140k impressions has not proven a rate of 7e-6, and a day with 2
     reports there is not a 1e-7 event.
 
@@ -37,7 +38,7 @@ class RatioBinomial(Detector):
         exact_below (int): denominators below this get exact beta-binomial tails, above a normal approximation.
         z_band (float): half-width of the expected band in sds.
         prior_events (float): strength of the panel prior, in events at the pooled rate (0: none).
-        well_measured (float): events in the window from which a slice's own rho counts toward the panel's floor.
+        well_measured (float): events in the window from which the largest series' rho floors the others'.
     """
 
     name = "ratio"
@@ -72,8 +73,12 @@ class RatioBinomial(Detector):
         succ = np.nan_to_num(rate * trials)
         self.n_time_ = history.shape[1]
         n_total = trials.sum(axis=1)
+        # the panel's prior comes from its largest series (the platform total when the panel holds the root
+        # slice; all of the largest on a tie): the same whatever other slices share the panel or their order,
+        # so a split panel (Spark) decides the same
+        top = n_total == n_total.max() if len(n_total) else np.zeros(0, dtype=bool)
         with np.errstate(all="ignore"):
-            pooled = succ.sum() / n_total.sum()
+            pooled = succ[top].sum() / n_total[top].sum() if top.any() else np.nan
         self.strength_ = self.prior_events / pooled if 0 < pooled < 1 else 0.0
         self.pooled_ = float(np.nan_to_num(pooled))
         start = self.n_time_ - rate.shape[1]
@@ -85,8 +90,7 @@ class RatioBinomial(Detector):
             inv_n = np.where(trials > 0, 1.0 / trials, np.nan)
             rho = nanmedian(resid2, axis=1) / _CHI2_MEDIAN - nanmedian(inv_n, axis=1)
         rho = np.clip(np.nan_to_num(rho), 0.0, 0.5)
-        measured = succ.sum(axis=1) >= self.well_measured
-        floor = float(np.median(rho[measured])) if measured.any() else 0.0
+        floor = float(np.median(rho[top])) if top.any() and succ[top].sum(axis=1).min() >= self.well_measured else 0.0
         self.rho_ = np.maximum(rho, floor)
         self.valid_ = (np.isfinite(rate).sum(axis=1) >= min(self.min_history, self.window)) & (n_total > 0)
         return self
