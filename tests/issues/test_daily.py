@@ -90,6 +90,26 @@ def test_a_few_creators_change_opens_no_issue_but_an_open_issue_goes_on(store): 
     assert (summary.new, summary.ongoing, summary.creator_events) == (0, 1, 0)
 
 
+def test_a_count_is_not_moved_into_an_app_version_child():
+    from ecoradar.metrics.model import Metric
+
+    views = Metric(
+        name="views",
+        description="Views",
+        table="impressions",
+        kind="count",
+        dimensions=["region", "app_version"],
+        category="traffic_balance",
+    )
+    child = {"region": "JP", "app_version": "34.3.0"}
+    expl = Explanation(metric="views", scope=JP, date=D0, root_causes=[RootCause(child, 0.9, 10.0, 100.0)])
+    [group] = group_day([anomaly(JP, metric="views")], [expl], catalog={"views": views})
+    assert group.scope == JP
+    rate = views.model_copy(update={"kind": "ratio", "numerator": "liked", "denominator": "1"})
+    [group] = group_day([anomaly(JP, metric="views")], [expl], catalog={"views": rate})
+    assert group.scope == child
+
+
 def test_grouping_rules():
     same_day = [
         anomaly(JP),

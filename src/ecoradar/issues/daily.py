@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ecoradar.detect.cube import ROLLOUT_DIMS
 from ecoradar.detect.records import Anomaly
 from ecoradar.errors import unknown
 from ecoradar.explain.records import Explanation
@@ -102,13 +103,26 @@ def _key(metric: str, scope: Mapping[str, str], date: dt.date) -> tuple:
     return metric, tuple(sorted(scope.items())), date
 
 
+def _into_rollout(child: Mapping[str, str], parent: Mapping[str, str], metric: Metric | None) -> bool:
+    """Whether moving a volume's issue to `child` would fix an app or model version: a count there follows the
+    version's adoption curve (detection does not judge such slices), so the parent is where the change is."""
+    if metric is None or metric.is_ratio:
+        return False
+    return any(d in child and d not in parent for d in ROLLOUT_DIMS)
+
+
 def _member(anomaly: Anomaly, explanation: Explanation | None, totals, metric, dominant: float) -> Member:
     exposure = triage.exposure_of(anomaly, totals, metric)
     observed, expected, deviation = anomaly.observed, anomaly.expected, anomaly.relative_deviation
     scope = dict(anomaly.scope)
     causes = explanation.root_causes if explanation else []
     top = max(causes, key=lambda rc: rc.contribution, default=None)
-    if top is not None and top.contribution >= dominant and refines(top.scope, anomaly.scope):
+    if (
+        top is not None
+        and top.contribution >= dominant
+        and refines(top.scope, anomaly.scope)
+        and not _into_rollout(top.scope, anomaly.scope, metric)
+    ):
         scope = dict(top.scope)
         impact = triage.impact_of(exposure, deviation) * top.contribution
         if top.observed is not None and top.expected:
