@@ -91,3 +91,15 @@ def test_distinct_viewers_split_by_creator():
     frame = pd.DataFrame(rows, columns=["ts", "region", "creator_id", "user_id"])
     found = _run(frame, "active_viewers")
     assert found.driven and found.creators[0][0] == 3 and found.change == pytest.approx(300)
+
+
+def test_a_baseline_weeks_before_the_day_reads_both_spans():
+    # the change started weeks ago (a trend): the baseline is the week before that start, the day is today
+    counts = {c: [20] * 8 for c in range(40)}
+    counts[7] = [20] * 7 + [400]
+    frame = _impressions(counts)
+    frame.loc[frame["ts"].dt.date == DAY, "ts"] += pd.Timedelta(days=21)
+    con = duckdb.connect()
+    con.register("impressions", frame)
+    found = creator_drivers(con, load_catalog()["impressions"], {"region": "JP"}, DAY + dt.timedelta(days=21), BASE)
+    assert found.driven and found.change == pytest.approx(380)

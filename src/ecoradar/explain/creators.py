@@ -68,7 +68,15 @@ def creator_drivers(
         return None
     needed = list(dict.fromkeys(["creator_id", *(c.name for t in trees for c in t.find_all(exp.Column))]))
     days = sorted({date, *baseline})
-    src = compiler.source((table,), tuple(scope), needed, metric.date_column, date_from=days[0], date_to=days[-1])
+    # read the baseline's span and the day (a trend's baseline lies weeks before it), not every day between
+    spans = [(min(baseline), max(baseline)), (date, date)]
+    if days[-1] - days[0] <= dt.timedelta(days=len(baseline)):
+        spans = [(days[0], days[-1])]
+    parts = [
+        compiler.source((table,), tuple(scope), needed, metric.date_column, date_from=lo, date_to=hi)
+        for lo, hi in spans
+    ]
+    src = parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False)
     conds = [exp.EQ(this=exp.column(_dim(d)), expression=exp.Literal.string(v)) for d, v in scope.items()]
     conds.append(exp.column("_day").isin(*[exp.cast(exp.Literal.string(str(d)), "DATE") for d in days]))
     if where is not None:

@@ -35,6 +35,8 @@ EXPLAIN_PER_DAY = 40
 """Anomalies explained per day, best first: explanation is the slow step and the tail is rarely read."""
 DRIVER_BASELINE_DAYS = 7
 """Days before a change's start whose mean each creator's part of the change is measured against."""
+DRIVERS_PER_DAY = 20
+"""Explained anomalies per day whose creators are measured (a query of the raw rows each), best first."""
 
 
 @dataclass
@@ -104,7 +106,7 @@ def _explain_all(
     A slice too small to explain gets no root causes (and, without `con`, no explanation at all).
     """
     out = []
-    for anomaly in anomalies[:EXPLAIN_PER_DAY]:
+    for rank, anomaly in enumerate(anomalies[:EXPLAIN_PER_DAY]):
         metric = catalog[anomaly.metric]
         try:
             found = explain(
@@ -115,7 +117,7 @@ def _explain_all(
             if con is None:
                 continue
             found = Explanation(anomaly.metric, dict(anomaly.scope), anomaly.date)
-        if con is not None:
+        if con is not None and rank < DRIVERS_PER_DAY:
             start = anomaly.start or anomaly.date
             baseline = [start - dt.timedelta(days=k) for k in range(1, DRIVER_BASELINE_DAYS + 1)]
             try:
