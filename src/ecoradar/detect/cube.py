@@ -113,8 +113,29 @@ def detect_cube(
     found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if gate_p is not None:
         found = gate_hierarchy(found, dims, skipped, gate_p=gate_p)
+    return finish_candidates(found, dims, metrics, tested, skipped, alpha=alpha, min_impact=min_impact)
+
+
+def finish_candidates(
+    found: pd.DataFrame,
+    dims: list[str],
+    metrics: Mapping[str, Metric],
+    tested: Counter,
+    skipped: Counter,
+    *,
+    alpha: float,
+    min_impact: float,
+) -> DetectionResult:
+    """Candidates (after the gate) -> the result: BH per day, materiality, hierarchy pruning, ranking, records.
+
+    `tested` counts the slice-days judged per day (the BH family sizes); DuckDB and Spark both end here.
+    """
     if found.empty:
         return DetectionResult([], dict(skipped), _schema(dims).empty_table(), sum(tested.values()))
+    for c in ("metric", *dims, "kind", "detector"):
+        found[c] = found[c].astype(object).where(found[c].notna(), None)
+    # a deterministic order before the stable sorts below (rows with equal q and score stay in slice order)
+    found = found.sort_values(["metric", "date", *dims], na_position="first", kind="stable").reset_index(drop=True)
     found["q_value"] = bh_qvalues(found["p_adj"].to_numpy(), found["date"].to_numpy(), n_tests=tested)
     found = found.loc[found["q_value"] <= alpha]
     immaterial = found["impact"].to_numpy(dtype=float) < min_impact  # NaN (no root slice) is kept

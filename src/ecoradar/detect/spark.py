@@ -32,13 +32,9 @@ from ecoradar.detect.cube import (
     DetectionResult,
     _detect_metric,
     _holidays,
-    _records,
-    _schema,
-    _to_table,
+    finish_candidates,
     gate_hierarchy,
-    prune_hierarchy,
 )
-from ecoradar.detect.multitest import bh_qvalues
 from ecoradar.errors import DataError, InputError
 from ecoradar.metrics.cube import _runnable
 from ecoradar.metrics.loader import check_metric, load_catalog
@@ -227,21 +223,7 @@ def detect_cube_spark(
     skipped["metric_not_in_cube"] += len(set(metrics) - set(stats["metric"]))
     skipped = Counter({k: v for k, v in skipped.items() if v})
     found = gate_hierarchy(scored.loc[scored["_reason"].isna()].drop(columns=["_reason", "_count"]), dims, skipped)
-    if found.empty:
-        return DetectionResult([], dict(skipped), _schema(dims).empty_table(), sum(tested.values()))
-    for c in ("metric", *dims, "kind", "detector"):
-        found[c] = found[c].astype(object).where(found[c].notna(), None)
-    # a deterministic order before the stable sorts below (rows with equal q and score stay in slice order)
-    found = found.sort_values(["metric", "date", *dims], na_position="first", kind="stable").reset_index(drop=True)
-    found["q_value"] = bh_qvalues(found["p_adj"].to_numpy(), found["date"].to_numpy(), n_tests=tested)
-    found = found.loc[found["q_value"] <= alpha]
-    immaterial = found["impact"].to_numpy(dtype=float) < min_impact  # NaN (no root slice) is kept
-    if immaterial.any():
-        skipped["immaterial"] += int(immaterial.sum())
-        found = found.loc[~immaterial]
-    found = prune_hierarchy(found, dims, metrics)
-    found = found.sort_values(["q_value", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)
-    return DetectionResult(_records(found, dims), dict(skipped), _to_table(found, dims), sum(tested.values()))
+    return finish_candidates(found, dims, metrics, tested, skipped, alpha=alpha, min_impact=min_impact)
 
 
 def _write_one_file(session: SparkSession, frame: DataFrame, folder: str) -> None:
