@@ -163,3 +163,36 @@ def test_gate_keeps_a_leaf_issue_that_moves_its_parents():
     res = _run(make_cube(changes=(({"region": "BR", "format": "photo"}, DAY, 0.6),)), {"views": VIEWS}, date_from=D)
     assert [a.scope for a in res.anomalies] == [{"region": "BR", "format": "photo"}]
     assert res.skipped.get("gated", 0) == 0
+
+
+def test_top_share_noise_is_its_few_creators_swings():
+    # the top 1% of a slice is a few creators: their share swings by points from day to day whatever the traffic
+    # (now and then by more), which the median residual looks past and a binomial over 50k impressions would call a
+    # 1e-10 event; a lasting jump is still found
+    rng = np.random.default_rng(3)
+    top = LIKE_RATE.model_copy(
+        update={"name": "top_share", "kind": "top_share", "numerator": None, "top_fraction": 0.01}
+    )
+    dates = [START + dt.timedelta(days=d) for d in range(DAY + 1)]
+    rows = []
+    for region in (None, *("US", "BR", "DE", "JP", "MX", "ID")):
+        swing = np.where(rng.random(len(dates)) < 0.2, 0.06, 0.005)  # a top creator's good or bad day
+        value = np.clip(0.3 + swing * rng.standard_normal(len(dates)), 0, 1)
+        if region == "JP":
+            value[DAY - 2 :] += 0.25
+        den = np.full(len(dates), 50_000.0)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "metric": "top_share",
+                    "date": dates,
+                    "region": region,
+                    "format": None,
+                    "numerator": value * den,
+                    "denominator": den,
+                    "value": value,
+                }
+            )
+        )
+    res = _run(pd.concat(rows, ignore_index=True), {"top_share": top})
+    assert {tuple(a.scope.items()) for a in res.anomalies} == {(("region", "JP"),)}

@@ -90,6 +90,67 @@ def test_a_few_creators_change_opens_no_issue_but_an_open_issue_goes_on(store): 
     assert (summary.new, summary.ongoing, summary.creator_events) == (0, 1, 0)
 
 
+def test_a_would_be_issue_without_measured_creators_is_measured_in_its_own_slice(store):  # noqa: F811
+    asked = []
+
+    def measure(anomaly, scope):
+        asked.append((anomaly.metric, dict(scope)))
+        driven = scope == JP_PHOTO
+        return CreatorDrivers(share=0.9, held=0.1, rest=0.0, creators=[(7, 0.9)], change=400.0, driven=driven)
+
+    # the parent is seen at its child (the root cause): the child's creators decide
+    summary = ingest(
+        store, D0, [anomaly({}, observed=0.115, expected=0.12)], [explained({}, JP_PHOTO)], drivers=measure
+    )
+    assert (summary.new, summary.creator_events) == (0, 1) and asked == [("photo_share", JP_PHOTO)]
+    summary = ingest(store, day(1), [anomaly({"region": "US"}, date=day(1))], [], drivers=measure)
+    assert (summary.new, summary.creator_events) == (1, 0) and asked[-1] == ("photo_share", {"region": "US"})
+    # an issue already open goes on without measuring again
+    ingest(store, day(2), [anomaly({"region": "US"}, date=day(2))], [], drivers=measure)
+    assert len(asked) == 2
+
+
+def test_metrics_of_one_family_that_worsen_together_are_one_issue(store):  # noqa: F811
+    from ecoradar.metrics.model import Metric
+
+    def metric(name, direction):
+        return Metric(
+            name=name,
+            description=name,
+            table="uploads",
+            kind="count",
+            dimensions=["region", "tier"],
+            category="supply",
+            family="supply",
+            direction=direction,
+        )
+
+    cat = {
+        **catalog(),
+        "uploads": metric("uploads", "up_is_good"),
+        "idle_creators": metric("idle_creators", "down_is_good"),
+    }
+    micro, jp_micro = {"tier": "micro"}, {"region": "JP", "tier": "micro"}
+    fewer = anomaly(micro, metric="uploads", observed=800, expected=1000)
+    idle = anomaly(jp_micro, metric="idle_creators", observed=130, expected=100)  # up: worse, as fewer uploads
+    with store.session() as session:
+        summary = ingest_day(session, D0, [fewer, idle], [], cat)
+    assert summary.new == 1
+    # the next day the family goes on worsening in an overlapping slice: the same issue; getting better is another
+    more = anomaly({"region": "JP"}, day(1), metric="uploads", observed=1200, expected=1000)
+    with store.session() as session:
+        summary = ingest_day(
+            session,
+            day(1),
+            [anomaly(jp_micro, day(1), metric="idle_creators", observed=140, expected=100), more],
+            [],
+            cat,
+        )
+    assert (summary.new, summary.ongoing) == (1, 1)
+    issues = all_issues(store)
+    assert sorted((i["metric"], i["times_seen"]) for i in issues) == [("uploads", 1), ("uploads", 2)]
+
+
 def test_a_count_is_not_moved_into_an_app_version_child():
     from ecoradar.metrics.model import Metric
 

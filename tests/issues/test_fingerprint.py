@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,7 +17,7 @@ CASES = sorted((Path(__file__).parent / "fingerprints").glob("*.json"))
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
 def test_fingerprint_snapshots(path):
     case = json.loads(path.read_text())
-    fp = fingerprint(case["metric"], case["scope"], case["direction"])
+    fp = fingerprint(case["metric"], case["scope"], case["direction"], config=case["expected"]["config"])
     assert {"value": fp.value, "config": fp.config, "hint": fp.hint} == case["expected"]
 
 
@@ -41,9 +42,33 @@ def test_direction_slice_and_family_change_the_fingerprint():
 
 
 def test_unknown_config_suggests_the_closest():
-    with pytest.raises(NotFound, match=r"unknown fingerprint config 'fingerprint:v2' \(did you mean 'fingerprint:v1'"):
-        get_config("fingerprint:v2")
-    assert get_config("fingerprint:v1").changelog
+    with pytest.raises(NotFound, match=r"unknown fingerprint config 'fingerprint:v3' \(did you mean 'fingerprint:v"):
+        get_config("fingerprint:v3")
+    assert get_config("fingerprint:v1").changelog and get_config("fingerprint:v2").changelog
+
+
+def test_v2_groups_a_declared_family_by_worse_or_better():
+    uploads = SimpleNamespace(family="supply", direction="up_is_good")
+    creators = SimpleNamespace(family="supply", direction="up_is_good")
+    gini = SimpleNamespace(family="concentration", direction="down_is_good")
+    shown = SimpleNamespace(family="concentration", direction="up_is_good")
+    scope = {"tier": "micro"}
+    assert (
+        fingerprint("uploads", scope, "down", definition=uploads).value
+        == fingerprint("active_creators", scope, "down", definition=creators).value
+    )
+    # a higher Gini and fewer creators shown are both worse: one concentration problem
+    up, down = fingerprint("gini", scope, "up", definition=gini), fingerprint("shown", scope, "down", definition=shown)
+    assert up.value == down.value and up.hint["contributes"]["direction"] == "worse"
+    assert fingerprint("gini", scope, "down", definition=gini).value != up.value
+    # without a definition (or under v1) the metric's own name and raw direction count, as before
+    assert fingerprint("uploads", scope, "down").hint["contributes"] == {
+        "family": "uploads",
+        "scope": scope,
+        "direction": "down",
+    }
+    v1 = fingerprint("uploads", scope, "down", config="fingerprint:v1", definition=uploads)
+    assert v1.hint["contributes"]["family"] == "uploads"
 
 
 @pytest.mark.parametrize(

@@ -151,6 +151,15 @@ def test_duplicate_of_builtin(tmp_path):
     assert "already defined" in message and "impressions.yaml" in message
 
 
+def test_a_family_has_one_category(tmp_path):
+    # watch_hours is in the built-in family "audience" (user_experience): joining it as supply is refused
+    message = error_of(tmp_path, GOOD.replace("category: user_experience", "category: supply\n    family: audience"))
+    assert "family 'audience'" in message and "one family, one category" in message
+    assert (
+        load_catalog([write(tmp_path, GOOD + "    family: audience\n").parent])["long_watch_rate"].family == "audience"
+    )
+
+
 def test_single_metric_file(tmp_path):
     path = write(tmp_path, "\n".join(line[4:] for line in GOOD.splitlines()[1:]))
     [(metric, origin)] = load_file(path)

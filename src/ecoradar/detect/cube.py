@@ -98,14 +98,14 @@ def detect_cube(
     keep = df["metric"].isin(list(metrics)) & (dates >= start) & (dates <= pd.Timestamp(date_to))
     df = df.loc[keep].assign(date=dates[keep])
     days = pd.date_range(start, pd.Timestamp(date_to), freq="D")
-    holidays = _holidays(events, days)
+    holidays = holiday_mask(events, days)
     skipped: Counter[str] = Counter()
     frames = []
     tested: Counter[dt.date] = Counter()  # slice-days judged per day: the BH family size
     level = max(alpha, gate_p or 0.0)  # candidates down to the gate's level: parents' evidence for the gate
     for name, rows in df.groupby("metric", sort=True):
         frames.append(
-            _detect_metric(rows, metrics[name], dims, days, holidays, history_days, date_from, skipped, tested, level)
+            detect_metric(rows, metrics[name], dims, days, holidays, history_days, date_from, skipped, tested, level)
         )
     for name in sorted(set(metrics) - set(df["metric"].unique())):
         log.warning("metric %s has no rows in the cube for %s..%s", name, date_from, date_to)
@@ -172,7 +172,7 @@ def gate_hierarchy(
     return f.loc[ok]
 
 
-def _holidays(events: pd.DataFrame | None, days: pd.DatetimeIndex) -> np.ndarray:
+def holiday_mask(events: pd.DataFrame | None, days: pd.DatetimeIndex) -> np.ndarray:
     """Bool mask over `days`: True on holidays named in the events table."""
     if events is None or events.empty or "kind" not in events.columns:
         return np.zeros(len(days), dtype=bool)
@@ -180,7 +180,7 @@ def _holidays(events: pd.DataFrame | None, days: pd.DatetimeIndex) -> np.ndarray
     return days.isin(when)
 
 
-def _detect_metric(
+def detect_metric(
     rows: pd.DataFrame,
     metric: Metric,
     dims: list[str],
@@ -225,7 +225,9 @@ def _detect_metric(
     proportion = metric.is_ratio and has_den and np.nanmin(value, initial=0) >= 0 and np.nanmax(value, initial=0) <= 1
     names = (("ratio",) if proportion else ()) + DEFAULT_DETECTORS[(1 if proportion else 0) :]
     growth = {"shared_growth": True} if metric.kind in VOLUME_KINDS else {}
-    detectors: list[Detector] = [get_detector(n)(**(growth if n in ("seasonal", "level_shift") else {})) for n in names]
+    # a top share's numerator is a few creators: their swings are its noise, not outliers to look past
+    options = {"seasonal": growth, "level_shift": growth, "ratio": {"clustered": metric.kind == "top_share"}}
+    detectors: list[Detector] = [get_detector(n)(**options.get(n, {})) for n in names]
     # counts in app/model version slices follow adoption curves (rollouts), not issues: only rates are judged there
     root = np.flatnonzero(slice_keys.isna().all(axis=1).to_numpy())
     if not len(root):

@@ -39,6 +39,8 @@ class RatioBinomial(Detector):
         z_band (float): half-width of the expected band in sds.
         prior_events (float): strength of the panel prior, in events at the pooled rate (0: none).
         well_measured (float): events in the window from which the largest series' rho floors the others'.
+        clustered (bool): the numerator comes in a few large clumps (a top share: the slice's few top creators), so
+            rho is the mean squared residual, not the median: their swings are the noise, not outliers to look past.
     """
 
     name = "ratio"
@@ -52,7 +54,9 @@ class RatioBinomial(Detector):
         z_band: float = 4.0,
         prior_events: float = 10.0,
         well_measured: float = 200.0,
+        clustered: bool = False,
     ):
+        self.clustered = clustered
         self.prior_events = prior_events
         self.well_measured = well_measured
         self.window = window
@@ -88,7 +92,10 @@ class RatioBinomial(Detector):
         with np.errstate(all="ignore"):
             resid2 = (rate - p_fit) ** 2 / (p_fit * (1 - p_fit))
             inv_n = np.where(trials > 0, 1.0 / trials, np.nan)
-            rho = nanmedian(resid2, axis=1) / _CHI2_MEDIAN - nanmedian(inv_n, axis=1)
+            if self.clustered:
+                rho = np.nanmean(resid2, axis=1) - np.nanmean(inv_n, axis=1)
+            else:
+                rho = nanmedian(resid2, axis=1) / _CHI2_MEDIAN - nanmedian(inv_n, axis=1)
         rho = np.clip(np.nan_to_num(rho), 0.0, 0.5)
         floor = float(np.median(rho[top])) if top.any() and succ[top].sum(axis=1).min() >= self.well_measured else 0.0
         self.rho_ = np.maximum(rho, floor)

@@ -3,7 +3,7 @@
 The steps mirror `ecoradar.detect.cube.detect_cube` so the anomalies are the same:
 1. per metric, the decisions that look at every slice at once (is it a proportion?) are made in Spark;
 2. `groupBy(metric, bucket).applyInPandas` pivots each group into a [slices, days] panel and scores it with the
-   same `_detect_metric` code (detectors judge each series on its own, so any split of the slices works);
+   same `detect_metric` code (detectors judge each series on its own, so any split of the slices works);
 3. only candidates (p <= alpha) and per-day test counts leave the executors; on the driver the same
    Benjamini-Hochberg (per day, over every slice-day tested), hierarchy pruning and records follow.
 
@@ -30,10 +30,10 @@ from ecoradar.detect.cube import (
     DEFAULT_MIN_IMPACT,
     GATE_P,
     DetectionResult,
-    _detect_metric,
-    _holidays,
+    detect_metric,
     finish_candidates,
     gate_hierarchy,
+    holiday_mask,
 )
 from ecoradar.errors import DataError, InputError
 from ecoradar.metrics.cube import _runnable
@@ -68,7 +68,7 @@ def read_cube_spark(session: SparkSession, location: str) -> DataFrame:
 def proportion_flags(cube: DataFrame, metrics: Mapping[str, Metric]) -> dict[str, bool]:
     """Per metric, whether detection treats it as a proportion (a ratio with a denominator, every value in [0, 1]).
 
-    Same rule as `_detect_metric`, over every slice of the metric at once; values at negative denominators are
+    Same rule as `detect_metric`, over every slice of the metric at once; values at negative denominators are
     left out there, so here too.
     """
     ratios = [m for m, d in metrics.items() if d.is_ratio]
@@ -130,7 +130,7 @@ def detect_cube_spark(
     dims = [d for d in DIMENSIONS if d in cube.columns]
     start = date_from - dt.timedelta(days=history_days)
     days = pd.date_range(pd.Timestamp(start), pd.Timestamp(date_to), freq="D")
-    holidays = _holidays(events, days)
+    holidays = holiday_mask(events, days)
     den = F.col("denominator") if "denominator" in cube.columns else F.lit(None)
     window = cube.select(
         "metric",
@@ -142,7 +142,7 @@ def detect_cube_spark(
     flags = proportion_flags(window, metrics)
     if buckets is None:
         buckets = max(1, math.ceil(window.count() / (len(days) * SLICES_PER_GROUP)))
-    # the root slice (every dim NULL) goes to every group: `_detect_metric` measures impact against its totals
+    # the root slice (every dim NULL) goes to every group: `detect_metric` measures impact against its totals
     is_root = F.lit(True)
     for d in dims:
         is_root = is_root & F.col(d).isNull()
@@ -161,12 +161,12 @@ def detect_cube_spark(
         extra = rows.iloc[:0]
         if metric.is_ratio and not flags[name]:
             # the metric is no proportion, yet this group's slices alone may all be in [0, 1]: a phantom slice whose
-            # one value (above 1) lies before the judged days makes `_detect_metric` decide as on the whole metric
+            # one value (above 1) lies before the judged days makes `detect_metric` decide as on the whole metric
             extra = pd.DataFrame({"metric": [name], "date": [days[0]], "value": [2.0], "denominator": [0.0]})
             extra = extra.assign(**{d: [_PHANTOM if i == 0 else None] for i, d in enumerate(dims)})
         skipped: Counter[str] = Counter()
         tested: Counter[dt.date] = Counter()
-        found = _detect_metric(
+        found = detect_metric(
             pd.concat([rows, extra], ignore_index=True),
             *(metric, dims, days, holidays, history_days, date_from, skipped, tested, level),
         )
@@ -179,7 +179,7 @@ def detect_cube_spark(
                 found = found.loc[~found[dims].isna().all(axis=1)]
             less_skipped: Counter[str] = Counter()
             less_tested: Counter[dt.date] = Counter()
-            _detect_metric(
+            detect_metric(
                 pd.concat([out_rows, extra], ignore_index=True),
                 *(metric, dims, days, holidays, history_days, date_from, less_skipped, less_tested, level),
             )

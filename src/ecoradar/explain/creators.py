@@ -17,7 +17,7 @@ import numpy as np
 from sqlglot import exp, parse_one
 
 from ecoradar.explain.records import CreatorDrivers
-from ecoradar.metrics.compiler import _dim, get_compiler
+from ecoradar.metrics.compiler import dim_column, get_compiler
 from ecoradar.metrics.model import Metric
 from ecoradar.metrics.sources import columns_of
 
@@ -77,7 +77,7 @@ def creator_drivers(
         for lo, hi in spans
     ]
     src = parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False)
-    conds = [exp.EQ(this=exp.column(_dim(d)), expression=exp.Literal.string(v)) for d, v in scope.items()]
+    conds = [exp.EQ(this=exp.column(dim_column(d)), expression=exp.Literal.string(v)) for d, v in scope.items()]
     conds.append(exp.column("_day").isin(*[exp.cast(exp.Literal.string(str(d)), "DATE") for d in days]))
     if where is not None:
         conds.append(where)

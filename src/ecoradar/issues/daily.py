@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ecoradar.detect.cube import ROLLOUT_DIMS
 from ecoradar.detect.records import Anomaly
 from ecoradar.errors import unknown
-from ecoradar.explain.records import Explanation
+from ecoradar.explain.records import CreatorDrivers, Explanation
 from ecoradar.issues import service, triage
 from ecoradar.issues.fingerprint import DEFAULT_CONFIG, Fingerprint, fingerprint, get_config, overlaps, refines
 from ecoradar.issues.lifecycle import IssueStatus, IssueSubStatus
@@ -41,6 +41,9 @@ NOTIFY_PRIORITIES = ("P0", "P1")
 
 Producer = Callable[[dt.date], tuple]
 """date -> (anomalies, explanations) or (anomalies, explanations, totals): what detect + explain found that day."""
+
+DriverCheck = Callable[[Anomaly, Mapping[str, str]], CreatorDrivers | None]
+"""(anomaly, slice) -> how much of the change in that slice its few largest creators make (None: not measurable)."""
 
 
 @dataclass
@@ -176,12 +179,19 @@ def group_day(
     for a in anomalies:
         metric = _metric(catalog, a.metric, strict=False)
         member = _member(a, index.get(_key(a.metric, a.scope, a.date)), totals, metric, dominant)
-        buckets[cfg.family(a.metric), a.direction].append(member)
+        buckets[cfg.family_of(a.metric, metric), cfg.direction_of(a.direction, metric)].append(member)
     groups = []
-    for (_family, direction), members in sorted(buckets.items()):
+    for _bucket, members in sorted(buckets.items()):
         for cluster in _clusters(members):
             primary = max(cluster, key=lambda m: (m.impact, len(m.scope), m.anomaly.metric))
-            fp = fingerprint(primary.anomaly.metric, primary.scope, direction, config=cfg.id)
+            name = primary.anomaly.metric
+            fp = fingerprint(
+                name,
+                primary.scope,
+                primary.anomaly.direction,
+                config=cfg.id,
+                definition=_metric(catalog, name, strict=False),
+            )
             groups.append(Group(cluster, primary, fp))
     return sorted(groups, key=lambda g: (g.primary.anomaly.metric, sorted(g.scope.items()), g.fingerprint.value))
 
@@ -225,31 +235,42 @@ def _explanation_fields(expl: Explanation | None) -> dict[str, list]:
     }
 
 
-def _candidates(session: Session, group: Group, date: dt.date, recovery_days: int, config: str) -> Issue | None:
+def _candidates(
+    session: Session, group: Group, date: dt.date, recovery_days: int, config: str, catalog: Any
+) -> Issue | None:
     """An issue still going (seen within recovery_days) of the same family and direction overlapping the group."""
-    family = get_config(config).family
+    cfg = get_config(config)
     rows = session.scalars(
         select(Issue)
-        .where(Issue.direction == group.primary.anomaly.direction)
         .where(Issue.status.not_in([IssueStatus.RESOLVED.value, IssueStatus.FALSE_POSITIVE.value]))
         .where(Issue.last_seen >= date - dt.timedelta(days=recovery_days))
         .where(Issue.last_seen <= date)
         .order_by(Issue.last_seen.desc(), Issue.severity.desc(), Issue.id)
     )
-    wanted = family(group.primary.anomaly.metric)
+
+    def key(metric: str, direction: str) -> tuple[str, str]:
+        definition = _metric(catalog, metric, strict=False)
+        return cfg.family_of(metric, definition), cfg.direction_of(direction, definition)
+
+    wanted = key(group.primary.anomaly.metric, group.primary.anomaly.direction)
     for issue in rows:
-        if family(issue.metric) == wanted and any(overlaps(issue.scope, m.scope) for m in group.members):
+        if key(issue.metric, issue.direction) == wanted and any(overlaps(issue.scope, m.scope) for m in group.members):
             return issue
     return None
 
 
-def _creator_event(group: Group) -> bool:
+def _creator_event(group: Group, measure: DriverCheck | None) -> bool:
     """Whether the group's change is a few creators' doing (a viral newcomer, a prolific uploader who stopped).
 
     Such a change is a creator event, not an ecosystem issue: it opens no issue (an issue already open goes on).
+    The explanation's own measurement is used when it has one; otherwise `measure` splits the change in the
+    group's slice, so every would-be issue is checked, not only the day's strongest anomalies.
     """
     expl = group.primary.explanation
-    return expl is not None and expl.drivers is not None and expl.drivers.driven
+    drivers = expl.drivers if expl is not None else None
+    if drivers is None and measure is not None:
+        drivers = measure(group.primary.anomaly, group.scope)
+    return drivers is not None and drivers.driven
 
 
 def _start(group: Group, date: dt.date) -> dt.date:
@@ -400,6 +421,7 @@ def ingest_day(
     config: str = DEFAULT_CONFIG,
     recovery_days: int = RECOVERY_DAYS,
     actor: str = ACTOR,
+    drivers: DriverCheck | None = None,
 ) -> DaySummary:
     """Turn one day's anomalies into issues, in one transaction (committed here, rolled back on any error).
 
@@ -415,6 +437,8 @@ def ingest_day(
         config (str): fingerprint config id for new issues.
         recovery_days (int): quiet days before an ongoing issue is marked recovered.
         actor (str): name in the history.
+        drivers (DriverCheck | None): measures the creators behind a would-be issue whose explanation has not
+            (see `_creator_event`); None trusts the explanations alone.
 
     Returns:
         DaySummary: counts plus `notify` (new P0/P1 issues, escalations to P0/P1, regressions); `skipped`
@@ -438,11 +462,11 @@ def ingest_day(
                 continue
             issue = session.scalar(select(Issue).where(Issue.fingerprint == group.fingerprint.value))
             if issue is None:
-                issue = _candidates(session, group, date, recovery_days, config)
+                issue = _candidates(session, group, date, recovery_days, config, catalog)
             if issue is not None and issue.status == IssueStatus.FALSE_POSITIVE.value:
                 summary.suppressed += 1
                 continue
-            if issue is None and _creator_event(group):
+            if issue is None and _creator_event(group, drivers):
                 summary.creator_events += 1
                 continue
             if issue is None:
@@ -494,6 +518,7 @@ def run_days(
     config: str = DEFAULT_CONFIG,
     recovery_days: int = RECOVERY_DAYS,
     on_day: Callable[[DaySummary], None] | None = None,
+    drivers: DriverCheck | None = None,
 ) -> list[DaySummary]:
     """Ingest days in date order; `produce(date)` is only called for days not ingested yet.
 
@@ -503,6 +528,7 @@ def run_days(
         produce (Producer): date -> (anomalies, explanations[, totals]), e.g. cube -> detect -> explain.
         catalog: the metric catalog (see ingest_day).
         on_day: called with each day's summary (e.g. to send notifications).
+        drivers: see ingest_day.
 
     Returns:
         list[DaySummary]: one per date, in order.
@@ -528,6 +554,7 @@ def run_days(
                         totals=rest[0] if rest else None,
                         config=config,
                         recovery_days=recovery_days,
+                        drivers=drivers,
                     )
             out.append(summary)
             if on_day is not None:

@@ -33,11 +33,28 @@ class FingerprintConfig:
     """(pattern, token) pairs applied to scope values before hashing."""
     direction: bool = True
     """Whether up and down changes of the same slice are different issues."""
+    declared_families: bool = False
+    """Whether a metric's `family` in the catalog (metrics measuring one phenomenon) overrides `family`."""
+    health: bool = False
+    """Whether directions are read as worse / better by the metric's good direction (neutral metrics: up / down),
+    so a family whose members move opposite ways in one problem (fewer creators shown, higher Gini) groups."""
+
+    def family_of(self, metric: str, definition: Any = None) -> str:
+        """The family `metric` groups in; `definition` is its catalog entry when known."""
+        declared = getattr(definition, "family", None) if self.declared_families else None
+        return declared or self.family(metric)
+
+    def direction_of(self, direction: str, definition: Any = None) -> str:
+        """The direction grouped by: 'worse' / 'better' under `health` for metrics with a good direction."""
+        good = getattr(definition, "direction", "neutral")
+        if not self.health or good == "neutral":
+            return direction
+        return "better" if (direction == "up") == (good == "up_is_good") else "worse"
 
 
 CONFIGS: dict[str, FingerprintConfig] = {}
 _QUANTILE = re.compile(r"_p\d{1,2}(?=_|$)")
-DEFAULT_CONFIG = "fingerprint:v1"
+DEFAULT_CONFIG = "fingerprint:v2"
 
 
 def register(config: FingerprintConfig) -> FingerprintConfig:
@@ -73,6 +90,23 @@ register(
 )
 
 
+_PLACEHOLDERS = CONFIGS["fingerprint:v1"].placeholders
+
+register(
+    FingerprintConfig(
+        id="fingerprint:v2",
+        changelog="Metrics of one declared family (`family` in the catalog: uploads, active creators and uploads per "
+        "creator are supply) group together, and directions are worse / better by each metric's good direction, so "
+        "one drop in supply or one rise in concentration seen in several metrics is one issue. Otherwise as v1.",
+        risk="medium",
+        family=CONFIGS["fingerprint:v1"].family,
+        placeholders=_PLACEHOLDERS,
+        declared_families=True,
+        health=True,
+    )
+)
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     """A fingerprint value with the config that made it and the hint of what went in."""
@@ -96,20 +130,25 @@ def normalize_scope(scope: Mapping[str, str], config: FingerprintConfig) -> tupl
     return out, replaced
 
 
-def fingerprint(metric: str, scope: Mapping[str, str], direction: str, *, config: str = DEFAULT_CONFIG) -> Fingerprint:
+def fingerprint(
+    metric: str, scope: Mapping[str, str], direction: str, *, config: str = DEFAULT_CONFIG, definition: Any = None
+) -> Fingerprint:
     """The fingerprint of a problem in `metric`'s family, in `scope`, going `direction`.
+
+    `definition` (the metric's catalog entry) lends its declared family and good direction where the config reads
+    them.
 
     Example:
         >>> fp = fingerprint("photo_share", {"region": "JP", "format": "photo"}, "down")
         >>> fp.config, len(fp.value), fp.hint["contributes"]["family"]
-        ('fingerprint:v1', 32, 'photo_share')
+        ('fingerprint:v2', 32, 'photo_share')
     """
     cfg = get_config(config)
-    family = cfg.family(metric)
+    family = cfg.family_of(metric, definition)
     norm, replaced = normalize_scope(scope, cfg)
     parts = {"config": cfg.id, "family": family, "scope": norm}
     if cfg.direction:
-        parts["direction"] = direction
+        parts["direction"] = cfg.direction_of(direction, definition)
     value = hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
     hint = {
         "contributes": {k: v for k, v in parts.items() if k != "config"},

@@ -110,7 +110,7 @@ def _lit(value) -> exp.Expression:
     return exp.Literal.number(value)
 
 
-def _dim(name: str) -> str:
+def dim_column(name: str) -> str:
     """Internal column name of a dimension inside the compiled query."""
     return f"_dim_{name}"
 
@@ -311,7 +311,7 @@ class Compiler:
                 projections.append(exp.alias_(_lit(table), "_table"))
             for d in dims:
                 value = exp.cast(self.column_expression(d, date_column), "VARCHAR")
-                projections.append(exp.alias_(exp.Coalesce(this=value, expressions=[_lit(NONE_VALUE)]), _dim(d)))
+                projections.append(exp.alias_(exp.Coalesce(this=value, expressions=[_lit(NONE_VALUE)]), dim_column(d)))
             for name in needed:
                 value = self.column_expression(name, date_column) if name in cols else exp.Null()
                 projections.append(exp.alias_(value, name))
@@ -335,7 +335,8 @@ class Compiler:
     def grouping_id(self, plan: Plan) -> exp.Expression:
         """Bit i set when plan.dims[i] is aggregated away: identifies the grouping set of a row."""
         terms = [
-            exp.Mul(this=self.visit_grouping(_col(_dim(d))), expression=_lit(1 << i)) for i, d in enumerate(plan.dims)
+            exp.Mul(this=self.visit_grouping(_col(dim_column(d))), expression=_lit(1 << i))
+            for i, d in enumerate(plan.dims)
         ]
         if not terms:
             return _lit(0)
@@ -346,7 +347,7 @@ class Compiler:
 
     def grouping_sets(self, plan: Plan, extra: Sequence[str] = ()) -> exp.Group:
         """GROUP BY GROUPING SETS over the plan's sets, each with the day (and `extra` columns)."""
-        tuples = [exp.Tuple(expressions=[_col(c) for c in ("_day", *extra, *map(_dim, s))]) for s in plan.sets]
+        tuples = [exp.Tuple(expressions=[_col(c) for c in ("_day", *extra, *map(dim_column, s))]) for s in plan.sets]
         return exp.Group(expressions=[exp.GroupingSets(expressions=tuples)])
 
     def _safe(self, tree: exp.Expression) -> exp.Expression:
@@ -437,13 +438,13 @@ class Compiler:
                 base = exp.Sum(this=exp.cast(num, "DOUBLE")) if num is not None else exp.Count(this=exp.Star())
                 n = column(self._filtered(base, cond))
                 parent = f"{n.name}_parent_{metric.entity}"
-                others = [_col(_dim(d)) for d in plan.dims if d != metric.entity]
+                others = [_col(dim_column(d)) for d in plan.dims if d != metric.entity]
                 win = exp.Window(this=exp.Sum(this=n.copy()), partition_by=[_col("_day"), _col("_g"), *others])
                 windows.append(exp.alias_(win, parent))
                 picks[metric.name] = (n, _col(parent), self.visit_safe_div(n, _col(parent)))
             else:  # pragma: no cover - plan_metrics routes the other kinds to concentration plans
                 raise MetricNotSupported(f"metric {metric.name!r}: kind {metric.kind!r} in a simple plan")
-        keys = [_col("_day"), *[_col(_dim(d)) for d in plan.dims]]
+        keys = [_col("_day"), *[_col(dim_column(d)) for d in plan.dims]]
         steps: list[tuple[str, exp.Expression]] = []
         parts = [_decompose(a.this) for a in aggs]
         if all(p is not None for p in parts):
@@ -466,7 +467,7 @@ class Compiler:
         trees = dict(parsed[metric.name])
         if metric.kind == "distinct_count":
             trees.pop("numerator")
-        keys = [_col("_day"), *[_col(_dim(d)) for d in plan.dims]]
+        keys = [_col("_day"), *[_col(dim_column(d)) for d in plan.dims]]
         measure = (
             exp.Sum(this=exp.cast(self._safe(trees["numerator"]), "DOUBLE"))
             if "numerator" in trees
@@ -488,7 +489,7 @@ class Compiler:
         steps = [(f"{prefix}fine", fine), (f"{prefix}per_entity", per_entity)]
         if all(m.kind == "distinct_count" for m in plan.metrics):
             return steps
-        part = [_col("_day"), _col("_g"), *[_col(_dim(d)) for d in plan.dims]]
+        part = [_col("_day"), _col("_g"), *[_col(dim_column(d)) for d in plan.dims]]
         rank = exp.Window(
             this=exp.RowNumber(),
             partition_by=part,
@@ -546,7 +547,7 @@ class Compiler:
                 top = exp.or_(exp.LTE(this=rank, expression=k), exp.EQ(this=rank.copy(), expression=_lit(1)))
                 aggs[name] = exp.Sum(this=exp.Case(ifs=[exp.If(this=top, true=x)], default=_lit(0)))
                 picks[metric.name] = (_col(name), total.copy(), self.visit_safe_div(_col(name), total.copy()))
-        keys = [_col("_day"), _col("_g"), *[_col(_dim(d)) for d in plan.dims]]
+        keys = [_col("_day"), _col("_g"), *[_col(dim_column(d)) for d in plan.dims]]
         wide = exp.select(*keys, *[exp.alias_(a, k) for k, a in aggs.items()]).from_(ent)
         wide = wide.group_by(*[k.copy() for k in keys])
         return wide, picks
@@ -574,7 +575,7 @@ class Compiler:
             return exp.cast(case, "DOUBLE")
 
         dims = [
-            exp.alias_(_col(_dim(d), "a") if d in plan.dims else exp.cast(exp.Null(), "VARCHAR"), d, quoted=True)
+            exp.alias_(_col(dim_column(d), "a") if d in plan.dims else exp.cast(exp.Null(), "VARCHAR"), d, quoted=True)
             for d in DIMENSIONS
         ]
         g = _col("_g", "a")

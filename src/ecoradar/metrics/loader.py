@@ -126,7 +126,23 @@ def load_catalog(extra_dirs: list[Path] | None = None) -> Catalog:
                     )
                 metrics.append(metric)
                 origins[metric.name] = origin
+    _check_families(metrics, origins)
     return Catalog(metrics, origins)
+
+
+def _check_families(metrics: list[Metric], origins: dict[str, Origin]) -> None:
+    """A family's metrics share a category: their anomalies become one issue, which has one category and owner."""
+    first: dict[str, Metric] = {}
+    for m in metrics:
+        if m.family is None:
+            continue
+        lead = first.setdefault(m.family, m)
+        if m.category != lead.category:
+            where = origins[m.name]
+            raise InputError(
+                f"{where.path}:{where.line}: metric {m.name!r} is in family {m.family!r} with category {m.category!r}, "
+                f"but {lead.name!r} of that family has category {lead.category!r} (one family, one category)"
+            )
 
 
 def _existing_dir(path: Path, what: str) -> Path:

@@ -64,6 +64,9 @@ class Metric(BaseModel):
     direction: Direction = "neutral"
     category: Category
     owner: str = "ecosystem-analytics"
+    family: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    """Metrics that measure one phenomenon share a family (supply: uploads, active creators, uploads per creator):
+    their anomalies on overlapping slices that make things worse (or better) together are one issue."""
     min_denominator: float = 0
     """A slice whose denominator (or count) is below this on a day does not count for detection."""
     sensitivity: float = Field(default=1.0, gt=0)

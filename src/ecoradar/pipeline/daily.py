@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from ecoradar.detect.records import Anomaly
 from ecoradar.errors import EcoradarError, InputError
 from ecoradar.explain.creators import creator_drivers
 from ecoradar.explain.cube import explain
-from ecoradar.explain.records import Explanation
+from ecoradar.explain.records import CreatorDrivers, Explanation
 from ecoradar.issues.daily import DaySummary, run_days
 from ecoradar.issues.routing import load_routing
 from ecoradar.metrics.cube import compute_cube, read_cube
@@ -118,16 +119,23 @@ def _explain_all(
                 continue
             found = Explanation(anomaly.metric, dict(anomaly.scope), anomaly.date)
         if con is not None and rank < DRIVERS_PER_DAY:
-            start = anomaly.start or anomaly.date
-            baseline = [start - dt.timedelta(days=k) for k in range(1, DRIVER_BASELINE_DAYS + 1)]
-            try:
-                drivers = creator_drivers(con, metric, anomaly.scope, anomaly.date, baseline)
-            except duckdb.Error as exc:  # a diagnostic: the issue is still worth opening without it
-                log.warning("creators of %s %s on %s not measured: %s", metric.name, anomaly.scope, anomaly.date, exc)
-                drivers = None
-            found = replace(found, drivers=drivers)
+            found = replace(found, drivers=measure_drivers(con, catalog, anomaly, anomaly.scope))
         out.append(found)
     return out
+
+
+def measure_drivers(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, anomaly: Anomaly, scope: Mapping[str, str]
+) -> CreatorDrivers | None:
+    """The creators behind `anomaly`'s change in `scope`, against the DRIVER_BASELINE_DAYS before it started."""
+    metric = catalog[anomaly.metric]
+    start = anomaly.start or anomaly.date
+    baseline = [start - dt.timedelta(days=k) for k in range(1, DRIVER_BASELINE_DAYS + 1)]
+    try:
+        return creator_drivers(con, metric, dict(scope), anomaly.date, baseline)
+    except duckdb.Error as exc:  # a diagnostic: the issue is still worth opening without it
+        log.warning("creators of %s %s on %s not measured: %s", metric.name, dict(scope), anomaly.date, exc)
+        return None
 
 
 def run_pipeline(
@@ -185,7 +193,14 @@ def run_pipeline(
     store = open_store(db)
     started = utcnow()
     try:
-        days = run_days(store, dates, produce, catalog, routing=load_routing(routing))
+        days = run_days(
+            store,
+            dates,
+            produce,
+            catalog,
+            routing=load_routing(routing),
+            drivers=lambda anomaly, scope: measure_drivers(con, catalog, anomaly, scope),
+        )
         config = load_config(notify)
         if config.webhooks:
             with store.session() as session:
