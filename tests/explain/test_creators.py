@@ -43,6 +43,16 @@ def test_one_creators_surge_is_a_creator_event():
     assert found.change == pytest.approx(380)
 
 
+def test_two_creators_leaving_a_large_noisy_slice_is_a_creator_event():
+    # 300 creators whose daily impressions wander (Poisson): their churn both ways is as large as the change
+    # itself, yet the change, net, is two creators' doing
+    rng = np.random.default_rng(5)
+    counts = {c: list(rng.poisson(8, 8)) for c in range(300)}
+    counts[1], counts[2] = [150] * 7 + [0], [120] * 7 + [10]
+    found = _run(_impressions(counts), "impressions")
+    assert found.driven and {c for c, _ in found.creators[:2]} == {1, 2} and found.share > 0.8
+
+
 def test_a_change_spread_over_the_slice_is_not():
     counts = {c: [20] * 7 + [28] for c in range(40)}
     found = _run(_impressions(counts), "impressions")

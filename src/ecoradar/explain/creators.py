@@ -109,16 +109,18 @@ def creator_drivers(
     change = float(part.sum())
     if change == 0:
         return None
-    moving = np.clip(part * np.sign(change), 0.0, None)
+    moving = part * np.sign(change)
     order = np.argsort(-moving)[:TOP_CREATORS]
-    shares = moving[order] / moving.sum()
+    # shares of the net change: in a slice of many creators, day-to-day noise moves each a little both ways, and
+    # that churn is no part of the change (the top movers' share of all movement would shrink with slice size)
+    shares = np.clip(moving[order] / abs(change), 0.0, None)
     expected = both["num_base"].to_numpy() * scale
     rest = np.ones(len(part), dtype=bool)
     rest[order] = False
     relative = change / expected.sum() if expected.sum() > 0 else np.inf
     rest_relative = part[rest].sum() / expected[rest].sum() if expected[rest].sum() > 0 else 0.0
     level = both["num_base"].abs().to_numpy()
-    share = float(shares.sum())
+    share = float(min(shares.sum(), 1.0))
     ids = both.index.to_numpy()
     return CreatorDrivers(
         share=share,

@@ -45,7 +45,7 @@ class CreatorDrivers:
     """How much of a slice's change its largest creators make (see `ecoradar.explain.creators`)."""
 
     share: float
-    """Share of the movement in the change's direction made by the few largest movers (0..1)."""
+    """Share of the slice's net change made by the few largest movers (0..1; 1 when the others moved against it)."""
     held: float
     """Share of the slice's baseline numerator those same creators held (0..1)."""
     rest: float
