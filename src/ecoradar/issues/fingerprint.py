@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ecoradar.errors import unknown
+from ecoradar.metrics.model import health_of
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,8 @@ class FingerprintConfig:
 
     def direction_of(self, direction: str, definition: Any = None) -> str:
         """The direction grouped by: 'worse' / 'better' under `health` for metrics with a good direction."""
-        good = getattr(definition, "direction", "neutral")
-        if not self.health or good == "neutral":
-            return direction
-        return "better" if (direction == "up") == (good == "up_is_good") else "worse"
+        health = health_of(direction, getattr(definition, "direction", "neutral")) if self.health else None
+        return health or direction
 
 
 CONFIGS: dict[str, FingerprintConfig] = {}
@@ -90,8 +89,6 @@ register(
 )
 
 
-_PLACEHOLDERS = CONFIGS["fingerprint:v1"].placeholders
-
 register(
     FingerprintConfig(
         id="fingerprint:v2",
@@ -100,7 +97,7 @@ register(
         "one drop in supply or one rise in concentration seen in several metrics is one issue. Otherwise as v1.",
         risk="medium",
         family=CONFIGS["fingerprint:v1"].family,
-        placeholders=_PLACEHOLDERS,
+        placeholders=CONFIGS["fingerprint:v1"].placeholders,
         declared_families=True,
         health=True,
     )

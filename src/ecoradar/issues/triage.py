@@ -17,7 +17,7 @@ from math import prod
 
 from ecoradar.data import schema
 from ecoradar.detect.records import Anomaly
-from ecoradar.metrics.model import Metric
+from ecoradar.metrics.model import Metric, health_of
 
 #: Severity lower bounds of P0, P1, P2 (anything below is P3).
 PRIORITY_THRESHOLDS: tuple[tuple[str, float], ...] = (("P0", 0.10), ("P1", 0.03), ("P2", 0.005))
@@ -158,7 +158,7 @@ def priority_of(severity_value: float, metric: Metric | None = None, direction: 
     worked) but pages nobody; a neutral metric's moves are judged by size alone.
     """
     name = next((n for n, bound in PRIORITY_THRESHOLDS if severity_value >= bound), "P3")
-    good = metric is not None and f"{direction}_is_good" == metric.direction
+    good = metric is not None and health_of(direction, metric.direction) == "better"
     return max(name, GOOD_NEWS_PRIORITY) if good else name
 
 

@@ -13,6 +13,15 @@ MetricKind = Literal[
     "count", "sum", "mean", "ratio", "distinct_count", "quantile", "share", "gini", "entropy", "top_share"
 ]
 Direction = Literal["up_is_good", "down_is_good", "neutral"]
+
+
+def health_of(move: str | None, direction: str) -> str | None:
+    """'better' or 'worse' for a move ('up' / 'down') of a metric whose good `direction` is known; None if neutral."""
+    if move not in ("up", "down") or direction not in ("up_is_good", "down_is_good"):
+        return None
+    return "better" if f"{move}_is_good" == direction else "worse"
+
+
 Category = Literal[ISSUE_CATEGORIES]  # type: ignore[valid-type]
 
 #: Kinds measured over the distribution of `entity` within each slice (per-entity totals, then a window).
