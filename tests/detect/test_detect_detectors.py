@@ -131,6 +131,17 @@ def test_level_shift_noise_free_exact():
     assert fired[0] == 101 and 90 + s.start[0, fired[0] - 90] == 100
 
 
+def test_level_shift_a_small_sustained_move_is_no_shift():
+    """A week a little above the level (2 sd) could be the reference's own error: not a shift; 8 sd is one."""
+    rng = np.random.default_rng(3)
+    history = 50 + rng.standard_normal((200, 35))
+    for size, quiet in ((2.0, True), (8.0, False)):
+        week = 50 + size + 0.3 * rng.random((200, 7))
+        s = get_detector("level_shift")(period=1).fit_score(history, week)
+        last = s.p_value[:, -1]
+        assert (last > 1e-8).all() if quiet else (last < 1e-6).all()
+
+
 def test_trend_finds_a_new_drift_within_margin():
     x, truth = gen.trend(120, at=90, slope=0.8, noise_std=0.5, seed=2)
     s = get_detector("trend")().fit_score(x[None, :90], x[None, 90:])

@@ -53,6 +53,17 @@ def test_two_creators_leaving_a_large_noisy_slice_is_a_creator_event():
     assert found.driven and {c for c, _ in found.creators[:2]} == {1, 2} and found.share > 0.8
 
 
+def test_a_few_rare_events_are_no_creator_event_but_a_new_accounts_burst_is():
+    rare = {c: [1] * 8 for c in range(40)}
+    rare[3], rare[4] = [1] * 7 + [3], [1] * 7 + [3]
+    found = _run(_impressions(rare), "impressions")
+    assert found.share == pytest.approx(1.0) and not found.driven  # each creator's part is two events
+    burst = {c: [1] * 8 for c in range(40)}
+    burst[7] = [0] * 7 + [6]
+    found = _run(_impressions(burst), "impressions")
+    assert found.driven and found.creators[0][0] == 7
+
+
 def test_a_change_spread_over_the_slice_is_not():
     counts = {c: [20] * 7 + [28] for c in range(40)}
     found = _run(_impressions(counts), "impressions")

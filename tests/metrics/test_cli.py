@@ -126,5 +126,9 @@ def test_sql_console_errors(computed):
     data, _ = computed
     with pytest.raises(InputError, match="SQL error: .*nope"):
         run_sql("SELECT * FROM nope", data)
+    target = data.parent / "copied.csv"
+    with pytest.raises(InputError, match="only SELECT/WITH"):
+        run_sql(f"COPY (SELECT 1) TO '{target}'", data)
+    assert not target.exists()
     result = CliRunner().invoke(runner_app(), ["sql", "SELECT 1", "--data", str(data), "--format", "parquet"])
     assert isinstance(result.exception, InputError) and "needs --out" in str(result.exception)

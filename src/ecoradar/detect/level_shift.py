@@ -45,8 +45,10 @@ class LevelShift(Detector):
     """For every split a = min_after..max_after points back, test whether all `a` points sit beyond the level before.
 
     The evidence of a run is its smallest deviation: all `a` points beyond m sds on one side has probability
-    2 * sf(m)^a without a shift, so one spike (with ordinary neighbours) is no shift. The smallest p-value over
-    splits is Bonferroni-corrected for the number of splits tried.
+    2 * sf(m)^a without a shift, so one spike (with ordinary neighbours) is no shift. That bound treats the points
+    as independent, but they share the reference's error, so the run's mean must also stand out from the reference
+    with both errors counted (the larger of the two p-values: an intersection-union test). The smallest p-value
+    over splits is Bonferroni-corrected for the number of splits tried.
 
     Args:
         period (int): weekly season removed before testing (1: none).
@@ -136,7 +138,15 @@ class LevelShift(Detector):
             m = np.min(np.where(in_run, np.abs(np.nan_to_num(dev, nan=0.0)), np.inf), axis=3)
             # a points of a series that wanders (autocorrelated noise) are worth fewer independent ones
             runs = afters[None, None, :] * self.run_weight_[:, None, None]
-            lp = np.log(2.0) + runs * stats.t.logsf(m, self.df)
+            lp_run = np.log(2.0) + runs * stats.t.logsf(m, self.df)
+            # and the run's mean beyond the reference, whose own error all run points share (an intersection-union
+            # test: a shift needs both, so one lucky reference cannot make a week of ordinary points a shift)
+            gap = np.where(in_run, run - level, np.nan)
+            mean = np.nansum(gap, axis=3) / np.isfinite(gap).sum(axis=3)
+            se = noise * np.sqrt(1.0 / np.maximum(runs, 1.0) + np.pi / 2.0 / np.maximum(n_before, 1))
+            # a mean of several points has lighter tails than one point: t with the reference window's df
+            df_mean = np.maximum(n_before - 1, self.df)
+            lp = np.maximum(lp_run, np.log(2.0) + stats.t.logsf(np.abs(mean) / se, df_mean))
         ok = (up | down) & np.isfinite(lp) & (n_before >= self.before // 2)
         lp = np.where(ok, lp, 0.0)
         best = lp.argmin(axis=2)

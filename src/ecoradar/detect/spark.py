@@ -36,7 +36,7 @@ from ecoradar.detect.cube import (
     holiday_mask,
 )
 from ecoradar.errors import DataError, InputError
-from ecoradar.metrics.cube import _runnable
+from ecoradar.metrics.cube import runnable_metrics
 from ecoradar.metrics.loader import check_metric, load_catalog
 from ecoradar.metrics.model import Metric
 from ecoradar.metrics.spark import SparkEngine, read_table
@@ -275,7 +275,7 @@ def daily_job(
     dims = tuple(dimensions) if dimensions is not None else None
     out = out.rstrip("/")
     with SparkEngine(data, session=session, date_from=day, date_to=day) as eng:
-        runnable, _ = _runnable(chosen, eng.columns(), explicit=metrics is not None, dims=dims, depth=depth)
+        runnable, _ = runnable_metrics(chosen, eng.columns(), explicit=metrics is not None, dims=dims, depth=depth)
         compiler = eng.compiler()
         query = compiler.cube_query(runnable, dims=dims, depth=depth, date_from=day, date_to=day)
         _write_one_file(session, eng.frame(compiler.sql(query)), f"{out}/cube/date={day.isoformat()}")

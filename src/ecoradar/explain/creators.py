@@ -34,8 +34,9 @@ DRIVEN_SHARE = 0.5
 #: change that the other creators share is systemic even where a few creators hold most of the slice ...
 REST_SHARE = 0.5
 #: ... and the largest mover moved at least this much (numerator units): when a change is a handful of rare events
-#: (overturned appeals), each is some creator's, and that says nothing.
-MIN_PART = 10.0
+#: (overturned appeals), each is some creator's, and that says nothing; five more in a day from one creator (a new
+#: account's first burst of uploads) is no coincidence of rare events.
+MIN_PART = 5.0
 
 
 def creator_drivers(

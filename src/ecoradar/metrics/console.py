@@ -10,6 +10,7 @@ import pyarrow as pa
 from ecoradar.data.io import register_tables
 from ecoradar.errors import InputError
 from ecoradar.metrics.cube import cube_dir
+from ecoradar.sqlconsole import check_sql
 
 
 def open_console(data_dir: Path, cube: Path | None = None) -> duckdb.DuckDBPyConnection:
@@ -28,15 +29,13 @@ def run_sql(sql: str, data_dir: Path, *, cube: Path | None = None) -> pa.Table:
     """Run one SQL query over the data folder's tables and cube.
 
     Raises:
-        InputError: the query fails (the message is DuckDB's first line).
+        InputError: the SQL is not one read-only query, or it fails (the message is DuckDB's first line).
         DataError: the data folder is missing or breaks the contract.
     """
+    sql = check_sql(sql)  # one read-only query: the console never writes files or changes the data
     con = open_console(data_dir, cube)
     try:
-        rel = con.sql(sql)
-        if rel is None:
-            raise InputError("the SQL console runs queries that return rows (SELECT ...), not statements")
-        return rel.to_arrow_table()
+        return con.sql(sql).to_arrow_table()
     except duckdb.Error as exc:
         raise InputError(f"SQL error: {str(exc).splitlines()[0]}") from None
     finally:

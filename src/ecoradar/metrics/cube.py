@@ -131,7 +131,7 @@ def compute_cube(
         check_metric(metric, catalog.origin(metric.name))
     with get_engine(engine)(data_dir, threads=threads, **(engine_options or {})) as eng:
         have = eng.columns()
-        runnable, skipped = _runnable(chosen, have, explicit=metrics is not None, dims=dims, depth=depth)
+        runnable, skipped = runnable_metrics(chosen, have, explicit=metrics is not None, dims=dims, depth=depth)
         days = sorted({d for t, col in _date_sources(runnable) for d in eng.days(t, col)})
         in_range = [d for d in days if (not date_from or d >= date_from) and (not date_to or d <= date_to)]
         if not in_range:
@@ -162,7 +162,7 @@ def compute_cube(
     return result
 
 
-def _runnable(
+def runnable_metrics(
     chosen: list[Metric], have: dict[str, set[str]], *, explicit: bool, dims: tuple[str, ...] | None, depth: int
 ) -> tuple[list[Metric], list[str]]:
     """Metrics whose tables and columns are in the folder (a named metric that is not fails; others are skipped)."""
