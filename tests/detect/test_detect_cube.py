@@ -196,3 +196,18 @@ def test_top_share_noise_is_its_few_creators_swings():
         )
     res = _run(pd.concat(rows, ignore_index=True), {"top_share": top})
     assert {tuple(a.scope.items()) for a in res.anomalies} == {(("region", "JP"),)}
+
+
+def test_a_share_is_never_expected_outside_0_and_1():
+    # a rate that fell to exactly 0 (its one creator left the slice) and comes back: the band around 0 must not
+    # reach below it
+    days = [START + dt.timedelta(days=d) for d in range(DAY + 1)]
+    rate = np.r_[np.full(DAY - 20, 0.6), np.zeros(16), np.full(5, 0.3)]
+    rows = [
+        {"metric": "like_rate", "date": day, "region": region, "numerator": r * 50_000, "denominator": 50_000.0}
+        for day, r in zip(days, rate, strict=True)
+        for region in (None, "JP")
+    ]
+    cube = pd.DataFrame(rows).assign(value=lambda f: f["numerator"] / f["denominator"])
+    res = _run(cube, {"like_rate": LIKE_RATE.model_copy(update={"min_denominator": 0})})
+    assert res.anomalies and all(0.0 <= a.lower <= a.expected <= a.upper <= 1.0 for a in res.anomalies)

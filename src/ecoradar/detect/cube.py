@@ -265,6 +265,8 @@ def detect_metric(
         if not judged.any():
             continue
         part = _combine_day(results, names, judged, observed, den[:, t], slice_keys, days[t], metric, alpha)
+        if proportion:  # a trend carried forward can leave [0, 1]; a share is never expected below 0 or above 1
+            part[["expected", "lower", "upper"]] = part[["expected", "lower", "upper"]].clip(0.0, 1.0)
         part["impact"] = _impact(part, has_den, metric, root_total[t])
         parts.append(part)
     return pd.concat(parts, ignore_index=True) if parts else _empty(dims)
