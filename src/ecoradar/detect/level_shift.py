@@ -141,8 +141,7 @@ class LevelShift(Detector):
             lp_run = np.log(2.0) + runs * stats.t.logsf(m, self.df)
             # and the run's mean beyond the reference, whose own error all run points share (an intersection-union
             # test: a shift needs both, so one lucky reference cannot make a week of ordinary points a shift)
-            gap = np.where(in_run, run - level, np.nan)
-            mean = np.nansum(gap, axis=3) / np.isfinite(gap).sum(axis=3)
+            mean = np.nansum(dev, axis=3) / np.isfinite(dev).sum(axis=3) * scale  # the run's mean gap
             se = noise * np.sqrt(1.0 / np.maximum(runs, 1.0) + np.pi / 2.0 / np.maximum(n_before, 1))
             # a mean of several points has lighter tails than one point: t with the reference window's df
             df_mean = np.maximum(n_before - 1, self.df)

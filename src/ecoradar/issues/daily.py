@@ -176,22 +176,17 @@ def group_day(
     values = explanations.values() if isinstance(explanations, Mapping) else explanations
     index = {_key(e.metric, e.scope, e.date): e for e in values}
     buckets: dict[tuple[str, str], list[Member]] = defaultdict(list)
+    definitions: dict[str, Metric | None] = {}
     for a in anomalies:
-        metric = _metric(catalog, a.metric, strict=False)
+        metric = definitions.setdefault(a.metric, _metric(catalog, a.metric, strict=False))
         member = _member(a, index.get(_key(a.metric, a.scope, a.date)), totals, metric, dominant)
         buckets[cfg.family_of(a.metric, metric), cfg.direction_of(a.direction, metric)].append(member)
     groups = []
     for _bucket, members in sorted(buckets.items()):
         for cluster in _clusters(members):
             primary = max(cluster, key=lambda m: (m.impact, len(m.scope), m.anomaly.metric))
-            name = primary.anomaly.metric
-            fp = fingerprint(
-                name,
-                primary.scope,
-                primary.anomaly.direction,
-                config=cfg.id,
-                definition=_metric(catalog, name, strict=False),
-            )
+            a = primary.anomaly
+            fp = fingerprint(a.metric, primary.scope, a.direction, config=cfg.id, definition=definitions[a.metric])
             groups.append(Group(cluster, primary, fp))
     return sorted(groups, key=lambda g: (g.primary.anomaly.metric, sorted(g.scope.items()), g.fingerprint.value))
 
