@@ -211,3 +211,38 @@ def test_a_share_is_never_expected_outside_0_and_1():
     cube = pd.DataFrame(rows).assign(value=lambda f: f["numerator"] / f["denominator"])
     res = _run(cube, {"like_rate": LIKE_RATE.model_copy(update={"min_denominator": 0})})
     assert res.anomalies and all(0.0 <= a.lower <= a.expected <= a.upper <= 1.0 for a in res.anomalies)
+
+
+def _lumpy_cube(seed: int = 5) -> pd.DataFrame:
+    """A new-creator share over six regions of 50k impressions a day, with its effective number of new creators.
+
+    JP has no new creator until one arrives 3 days before the judged day and takes 3% of it (one lump); BR's share,
+    spread over 40 effective new creators, halves from the day before (many creators together)."""
+    rng = np.random.default_rng(seed)
+    dates = [START + dt.timedelta(days=d) for d in range(DAY + 1)]
+    rows = []
+    for region in (None, "US", "BR", "DE", "JP", "MX", "ID"):
+        share = np.clip(0.1 + 0.003 * rng.standard_normal(len(dates)), 0, 1)
+        lumps = np.full(len(dates), 240.0 if region is None else 40.0)
+        if region == "BR":
+            share[DAY - 1 :] /= 2
+        if region == "JP":
+            share[: DAY - 3], share[DAY - 3 :] = 0.0, 0.03 + 0.001 * rng.standard_normal(4)
+            lumps[: DAY - 3], lumps[DAY - 3 :] = np.nan, 1.0
+        den = np.full(len(dates), 50_000.0)
+        base = {"date": dates, "region": region, "format": None}
+        rows.append(pd.DataFrame({**base, "metric": "new_share", "numerator": share * den, "denominator": den}))
+        rows[-1]["value"] = share
+        rows.append(pd.DataFrame({**base, "metric": "lumps", "numerator": lumps, "denominator": lumps, "value": lumps}))
+    cube = pd.concat(rows, ignore_index=True)
+    return cube.loc[cube["value"].notna()]
+
+
+def test_a_share_made_of_a_few_creators_is_judged_by_its_creators():
+    # effective_n: one creator arriving in a slice is one event, not 1,500 impressions; many creators leaving together
+    # are still a finding; without effective_n the newcomer is an alarm
+    share = LIKE_RATE.model_copy(update={"name": "new_share", "effective_n": "lumps", "min_denominator": 0})
+    found = {tuple(a.scope.items()) for a in _run(_lumpy_cube(), {"new_share": share}).anomalies}
+    assert (("region", "BR"),) in found and (("region", "JP"),) not in found
+    plain = share.model_copy(update={"effective_n": None})
+    assert (("region", "JP"),) in {tuple(a.scope.items()) for a in _run(_lumpy_cube(), {"new_share": plain}).anomalies}

@@ -160,6 +160,28 @@ def test_a_family_has_one_category(tmp_path):
     )
 
 
+def test_effective_n_names_an_effective_count_over_the_same_slices(tmp_path):
+    message = error_of(tmp_path, GOOD + "    effective_n: effective_new_creatorz\n")
+    assert "effective_n" in message and "no metric named 'effective_new_creatorz'" in message
+    assert "effective_new_creators" in message  # did you mean
+    message = error_of(tmp_path, GOOD + "    effective_n: like_rate\n")
+    assert "must be an effective_count metric on table 'impressions'" in message
+    narrow = """
+  - name: long_watchers
+    description: Effective number of creators with long watches.
+    table: impressions
+    kind: effective_count
+    entity: creator_id
+    filter: watch_ms >= 30000
+    dimensions: [region]
+    category: diversity
+"""
+    message = error_of(tmp_path, GOOD + "    effective_n: long_watchers\n" + narrow)
+    assert "'long_watchers' is not sliced by format" in message
+    assert load_catalog()["new_creator_share"].effective_n == "effective_new_creators"
+    assert not load_catalog()["effective_new_creators"].detect
+
+
 def test_single_metric_file(tmp_path):
     path = write(tmp_path, "\n".join(line[4:] for line in GOOD.splitlines()[1:]))
     [(metric, origin)] = load_file(path)

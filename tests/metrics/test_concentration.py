@@ -1,4 +1,4 @@
-"""Gini, entropy and top share per slice against closed forms, on hand-built impressions."""
+"""Gini, entropy, top share and effective count per slice against closed forms, on hand-built impressions."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from ecoradar.data.schema import TABLES
 from ecoradar.metrics.cube import compute_cube, read_cube
 from ecoradar.metrics.loader import Catalog, load_catalog
+from ecoradar.metrics.model import Metric
 
 DAY = dt.date(2026, 4, 1)
 FORMATS = ["short_video", "long_video", "photo", "live"]
@@ -70,7 +71,16 @@ def cube(tmp_path_factory):
         folder / "creators" / "part-0.parquet",
     )
     names = ["creator_exposure_gini", "top1pct_creator_share", "format_mix_entropy", "exposed_creators"]
-    compute_cube(folder, catalog=Catalog(load_catalog().select(names)), depth=1)
+    effective = Metric(
+        name="effective_creators",
+        description="inverse Simpson index of impressions per creator",
+        table="impressions",
+        kind="effective_count",
+        entity="creator_id",
+        dimensions=["region", "format"],
+        category="diversity",
+    )
+    compute_cube(folder, catalog=Catalog([*load_catalog().select(names), effective]), depth=1)
     frame = read_cube(folder).to_pandas()
     frame = frame[
         frame[["format", "category", "surface", "os", "app_version", "tier", "creator_age"]].isna().all(axis=1)
@@ -107,3 +117,13 @@ def test_entropy_closed_form(cube):
 def test_distinct_entities(cube):
     assert cube.loc[("exposed_creators", "all"), "value"] == 250
     assert cube.loc[("exposed_creators", "BR"), "value"] == 50
+
+
+def test_effective_count_is_the_inverse_simpson_index(cube):
+    # US: creator i has i impressions, so (sum i)^2 / sum i^2; BR: 50 equal creators are 50 effective ones
+    i = np.arange(1, 201, dtype=float)
+    assert cube.loc[("effective_creators", "US"), "value"] == pytest.approx(i.sum() ** 2 / (i**2).sum(), rel=1e-12)
+    assert cube.loc[("effective_creators", "US"), "denominator"] == 200
+    assert cube.loc[("effective_creators", "BR"), "value"] == pytest.approx(50.0, rel=1e-12)
+    both = np.concatenate([i, np.full(50, 3.0)])
+    assert cube.loc[("effective_creators", "all"), "value"] == pytest.approx(both.sum() ** 2 / (both**2).sum())

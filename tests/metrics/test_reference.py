@@ -139,6 +139,17 @@ def _entropy(df, dims, entity):
     return pd.concat(out, ignore_index=True)
 
 
+def _effective(df, dims, entity):
+    """Inverse Simpson index: (sum of per-entity counts)^2 / sum of their squares; denominator = entities."""
+    out = []
+    for keys, x in _entity_stats(df, dims, entity):
+        g = x.assign(sq=x["x"] ** 2).groupby(keys).agg(tot=("x", "sum"), sq=("sq", "sum"), d=("x", "size"))
+        g = g.reset_index()
+        g["value"] = g["tot"] ** 2 / g["sq"]
+        out.append(g.assign(n=g["value"], d=g["d"].astype(float)))
+    return pd.concat(out, ignore_index=True)
+
+
 def _top_share(df, dims, entity, fraction=0.01):
     out = []
     for keys, x in _entity_stats(df, dims, entity):
@@ -212,6 +223,10 @@ def reference(name: str, t: dict[str, pd.DataFrame]) -> pd.DataFrame:
             return _top_share(imp, IMP_DIMS, "creator_id")
         case "new_creator_share":
             return _ratio(imp, IMP_DIMS, (imp["creator_age"] == "new").astype(float))
+        case "effective_new_creators":
+            return _effective(imp.loc[imp["creator_age"] == "new"], IMP_DIMS, "creator_id")
+        case "effective_new_uploaders":
+            return _effective(up.loc[up["creator_age"] == "new"], UP_DIMS, "creator_id")
         case "uploads":
             return _count(up, UP_DIMS)
         case "active_creators":

@@ -67,7 +67,9 @@ def test_spark_detection_equals_detect_cube(spark, tiny_world, tmp_path):
 
     catalog = load_catalog()
     metrics = {name: catalog.get(name) for name in DETECT_METRICS}
-    compute_cube(tiny_world, out=tmp_path / "cube", metrics=DETECT_METRICS, dimensions=["region", "format", "tier"])
+    # new_creator_upload_share counts its new creators as lumps (effective_n): their rows travel with it
+    computed = [*DETECT_METRICS, "effective_new_uploaders"]
+    compute_cube(tiny_world, out=tmp_path / "cube", metrics=computed, dimensions=["region", "format", "tier"])
     events = pq.read_table(tiny_world / "events").to_pandas()
     # a looser alpha than the default gives enough anomalies for the comparison to mean something
     kw = dict(date_from=dt.date(2026, 3, 3), date_to=dt.date(2026, 3, 4), events=events, alpha=1e-3)

@@ -209,6 +209,14 @@ def binomial_floor(rates: np.ndarray, denominators: np.ndarray | None) -> np.nda
     return np.sqrt(p * (1 - p) / trials)
 
 
+def point_sd(rates: np.ndarray, denominators: np.ndarray) -> np.ndarray:
+    """Sampling sd of each point of a proportion panel at its own rate and trials (NaN where it has none)."""
+    with np.errstate(all="ignore"):
+        trials = np.where(np.asarray(denominators) > 0, denominators, np.nan)
+        p = np.clip(rates, 0.5 / trials, 1 - 0.5 / trials)
+        return np.sqrt(p * (1 - p) / trials)
+
+
 def finish(
     z: np.ndarray,
     expected: np.ndarray,

@@ -95,7 +95,8 @@ def detect_cube(
     dims = [d for d in DIMENSIONS if d in df.columns]
     start = pd.Timestamp(date_from) - pd.Timedelta(days=history_days)
     dates = pd.to_datetime(df["date"]).dt.normalize()
-    keep = df["metric"].isin(list(metrics)) & (dates >= start) & (dates <= pd.Timestamp(date_to))
+    wanted = [*metrics, *(m.effective_n for m in metrics.values() if m.effective_n)]
+    keep = df["metric"].isin(wanted) & (dates >= start) & (dates <= pd.Timestamp(date_to))
     df = df.loc[keep].assign(date=dates[keep])
     days = pd.date_range(start, pd.Timestamp(date_to), freq="D")
     holidays = holiday_mask(events, days)
@@ -104,10 +105,14 @@ def detect_cube(
     tested: Counter[dt.date] = Counter()  # slice-days judged per day: the BH family size
     level = max(alpha, gate_p or 0.0)  # candidates down to the gate's level: parents' evidence for the gate
     for name, rows in df.groupby("metric", sort=True):
+        if name not in metrics or not metrics[name].detect:
+            continue
+        if metrics[name].effective_n:
+            rows = with_effective_n(rows, df.loc[df["metric"] == metrics[name].effective_n], dims)
         frames.append(
             detect_metric(rows, metrics[name], dims, days, holidays, history_days, date_from, skipped, tested, level)
         )
-    for name in sorted(set(metrics) - set(df["metric"].unique())):
+    for name in sorted({n for n, m in metrics.items() if m.detect} - set(df["metric"].unique())):
         log.warning("metric %s has no rows in the cube for %s..%s", name, date_from, date_to)
         skipped["metric_not_in_cube"] += 1
     found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -180,6 +185,13 @@ def holiday_mask(events: pd.DataFrame | None, days: pd.DatetimeIndex) -> np.ndar
     return days.isin(when)
 
 
+def with_effective_n(rows: pd.DataFrame, source: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
+    """`rows` of one metric with column `effective_n`: its effective_count source's value on the same slice-day."""
+    eff = source[["date", *dims, "value"]].rename(columns={"value": "effective_n"})
+    keys = ["date", *dims]
+    return rows.merge(eff.astype({d: object for d in dims}), on=keys, how="left", validate="many_to_one")
+
+
 def detect_metric(
     rows: pd.DataFrame,
     metric: Metric,
@@ -219,10 +231,22 @@ def detect_metric(
         log.warning("%s: %d negative counts left out", metric.name, int(bad.sum()))
     value = np.where(bad, np.nan, value)
     size = den if has_den else value
+    # the trials behind a rate whose numerator is K lumps (creators): few enough that one lump, a 1/K part of the
+    # numerator, is a sampling sd (a creator arriving or ageing out is no finding; many creators together are)
+    trials = den
+    if has_den and "effective_n" in rows.columns:
+        lumps = np.full((n_slices, n_days), np.nan)
+        lumps[slice_id, day_idx] = rows["effective_n"].to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(all="ignore"):
+            unit = np.where(value * den > 0, value * den / lumps**2, np.nan)  # rows per trial
+        # a day without lumps keeps the slice's last unit (its trials do not jump to every impression)
+        unit = pd.DataFrame(unit).ffill(axis=1).to_numpy()
+        trials = np.where(unit > 1, den / unit, den)
     small = np.nan_to_num(size, nan=0.0) < metric.min_denominator
     usable = np.where(small, np.nan, value)
 
     proportion = metric.is_ratio and has_den and np.nanmin(value, initial=0) >= 0 and np.nanmax(value, initial=0) <= 1
+    lumpy = proportion and trials is not den
     names = (("ratio",) if proportion else ()) + DEFAULT_DETECTORS[(1 if proportion else 0) :]
     growth = {"shared_growth": True} if metric.kind in VOLUME_KINDS else {}
     # a top share's numerator is a few creators: their swings are its noise, not outliers to look past
@@ -253,10 +277,24 @@ def detect_metric(
             reasons[reasons == ""] = "holiday"
         results: list[Scores] = []
         d_pair = (den[:, hist], den[:, new]) if proportion else None
+        mask = (holidays[hist], None)
         with quiet_nan():
             for det in detectors:
-                mask = (holidays[hist], None)
-                results.append(det.fit_score(usable[:, hist], usable[:, new], denominators=d_pair, calendar_mask=mask))
+                if lumpy and det.name == "ratio":
+                    # one day's count: as many events as the numerator's lumps, today's or yesterday's, whichever
+                    # are fewer (a creator who held the numerator yesterday may have aged out today)
+                    today = np.fmin(trials[:, new], trials[:, t - 1 : t]) if t > 0 else trials[:, new]
+                    scores = det.fit_score(
+                        usable[:, hist], usable[:, new], denominators=(trials[:, hist], today), calendar_mask=mask
+                    )
+                elif lumpy and det.name == "level_shift":  # the weeks before show how steady the slice is
+                    det.fit(
+                        usable[:, hist], denominators=den[:, hist], calendar_mask=holidays[hist], units=trials[:, hist]
+                    )
+                    scores = det.score(usable[:, new], denominators=den[:, new], units=trials[:, new])
+                else:
+                    scores = det.fit_score(usable[:, hist], usable[:, new], denominators=d_pair, calendar_mask=mask)
+                results.append(scores)
         valid = np.column_stack([r.valid[:, 0] for r in results]).any(axis=1)
         reasons[(reasons == "") & ~valid] = "short_history"
         skipped.update(reasons[reasons != ""].tolist())

@@ -15,6 +15,7 @@ from ecoradar.detect.base import (
     binomial_floor,
     nanmedian,
     p_to_score,
+    point_sd,
     robust_scale,
     scale_floor,
 )
@@ -85,24 +86,41 @@ class LevelShift(Detector):
         self.min_rel_scale = min_rel_scale
 
     def fit(
-        self, history: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
+        self,
+        history: np.ndarray,
+        *,
+        denominators: np.ndarray | None = None,
+        calendar_mask: np.ndarray | None = None,
+        units: np.ndarray | None = None,
     ) -> Self:
-        """Remember the deseasonalized history and its noise sd."""
+        """Remember the deseasonalized history and its noise sd.
+
+        `units` (default: the denominators) are the independent events behind each point of a proportion, fewer
+        than its denominator when the numerator comes in lumps (a creator's impressions): a run's points are no
+        more precise than their own units make them.
+        """
         panel, self.offsets_, self.deseason_ = deseasonalize(history, calendar_mask, self.period)
         self.n_time_ = panel.shape[1]
         with np.errstate(all="ignore"):
             level = nanmedian(self.deseason_, axis=1)
         floor = np.maximum(scale_floor(level, self.min_rel_scale), binomial_floor(panel, denominators))
         self.scale_ = np.maximum(diff_scale(self.deseason_), floor)
+        units = denominators if units is None else units
+        self.point_sd_ = None if units is None else point_sd(panel, units)
         self.valid_ = np.isfinite(panel).sum(axis=1) >= max(self.min_history, self.before // 2 + self.max_after)
         rho = lag1_autocorrelation(self.deseason_)
         self.run_weight_ = (1.0 - rho) / (1.0 + rho)
         return self
 
     def score(
-        self, new: np.ndarray, *, denominators: np.ndarray | None = None, calendar_mask: np.ndarray | None = None
+        self,
+        new: np.ndarray,
+        *,
+        denominators: np.ndarray | None = None,
+        calendar_mask: np.ndarray | None = None,
+        units: np.ndarray | None = None,
     ) -> Scores:
-        """Shift evidence at each new point, from runs that end at that point."""
+        """Shift evidence at each new point, from runs that end at that point (`units`: as in `fit`)."""
         new = as_panel(new, "new")
         n_series, n_new = new.shape
         offsets = self.offsets_[:, phase_of(self.n_time_, n_new, self.period)]
@@ -124,9 +142,20 @@ class LevelShift(Detector):
         # noise: day-to-day sd, or the before-window's own spread when the level wanders more than that
         spread = robust_scale(refs, axis=2)[:, inv.reshape(split.shape)]
         noise = np.maximum(self.scale_[:, None, None], spread)
-        scale = noise * np.sqrt(1.0 + np.pi / 2.0 / np.maximum(n_before, 1))
         run_idx = split[:, :, None] + np.arange(self.max_after)[None, None, :]  # [n_new, n_afters, max_after]
         in_run = run_idx < ends[:, None, None]
+        units = denominators if units is None else units
+        if self.point_sd_ is not None and units is not None:
+            # a proportion's run is no more precise than its own points' sampling noise (a run of days when one
+            # creator holds a slice's numerator is a handful of events, however quiet the weeks before)
+            sd = np.concatenate([self.point_sd_, point_sd(new, as_panel(units, "units"))], axis=1)
+            run_sd = sd[:, np.minimum(run_idx, sd.shape[1] - 1)]
+            noise = np.maximum(noise, nanmedian(np.where(in_run, run_sd, np.nan), axis=3))
+            # nor than the reference's (a creator who held the numerator before the run may simply have left)
+            ref_sd = sd[:, np.clip(ref_idx, 0, None)]
+            ref_sd[:, ref_idx < 0] = np.nan
+            noise = np.maximum(noise, nanmedian(ref_sd, axis=2)[:, inv.reshape(split.shape)])
+        scale = noise * np.sqrt(1.0 + np.pi / 2.0 / np.maximum(n_before, 1))
         run = series[:, np.minimum(run_idx, series.shape[1] - 1)]  # [n_series, n_new, n_afters, max_after]
         ahead = (self.before + 1) / 2.0 + np.arange(self.max_after)  # run points from the before-window centre
         level = base[..., None] + slope[..., None] * ahead

@@ -34,6 +34,7 @@ from ecoradar.detect.cube import (
     finish_candidates,
     gate_hierarchy,
     holiday_mask,
+    with_effective_n,
 )
 from ecoradar.errors import DataError, InputError
 from ecoradar.metrics.cube import runnable_metrics
@@ -132,14 +133,24 @@ def detect_cube_spark(
     days = pd.date_range(pd.Timestamp(start), pd.Timestamp(date_to), freq="D")
     holidays = holiday_mask(events, days)
     den = F.col("denominator") if "denominator" in cube.columns else F.lit(None)
+    judged = [n for n, m in metrics.items() if m.detect]
+    feeds = {n: metrics[n].effective_n for n in judged if metrics[n].effective_n}
     window = cube.select(
         "metric",
         F.col("date").cast("date").alias("date"),
         *[F.col(d).cast("string") for d in dims],
         F.col("value").cast("double"),
         den.cast("double").alias("denominator"),
-    ).where(F.col("metric").isin(list(metrics)) & F.col("date").between(start, date_to))
+    ).where(F.col("metric").isin([*judged, *feeds.values()]) & F.col("date").between(start, date_to))
     flags = proportion_flags(window, metrics)
+    # an effective_n source's rows travel with the metric they serve (same slice, same bucket), flagged `_lumps`
+    lumps = [
+        window.where(F.col("metric") == source).withColumn("metric", F.lit(name)).withColumn("_lumps", F.lit(True))
+        for name, source in feeds.items()
+    ]
+    window = window.where(F.col("metric").isin(judged)).withColumn("_lumps", F.lit(False))
+    for part in lumps:
+        window = window.unionByName(part)
     if buckets is None:
         buckets = max(1, math.ceil(window.count() / (len(days) * SLICES_PER_GROUP)))
     # the root slice (every dim NULL) goes to every group: `detect_metric` measures impact against its totals
@@ -157,6 +168,11 @@ def detect_cube_spark(
         metric = metrics[name]
         home = rows["_bucket"].iloc[0] == 0
         rows = rows.drop(columns="_bucket").assign(date=pd.to_datetime(rows["date"]).dt.normalize())
+        is_lump = rows.pop("_lumps").to_numpy(dtype=bool)
+        if metric.effective_n:
+            rows = with_effective_n(rows.loc[~is_lump], rows.loc[is_lump], dims)
+        if rows.empty:  # only effective_n rows hashed here: slices the metric itself does not have
+            return pd.DataFrame({f.name: pd.Series(dtype=object) for f in udf_schema.fields})
         root = rows[dims].isna().all(axis=1)
         extra = rows.iloc[:0]
         if metric.is_ratio and not flags[name]:
@@ -220,7 +236,7 @@ def detect_cube_spark(
             tested[day] += int(n)
         else:
             skipped[reason] += int(n)
-    skipped["metric_not_in_cube"] += len(set(metrics) - set(stats["metric"]))
+    skipped["metric_not_in_cube"] += len(set(judged) - set(stats["metric"]))
     skipped = Counter({k: v for k, v in skipped.items() if v})
     found = gate_hierarchy(scored.loc[scored["_reason"].isna()].drop(columns=["_reason", "_count"]), dims, skipped)
     return finish_candidates(found, dims, metrics, tested, skipped, alpha=alpha, min_impact=min_impact)

@@ -25,6 +25,9 @@ from ecoradar.metrics.sources import CREATOR_DIMENSIONS, NEW_CREATOR_DAYS, NONE_
 #: Cube columns in order (the Parquet layout every stage reads).
 CUBE_COLUMNS: tuple[str, ...] = ("metric", "date", *DIMENSIONS, "numerator", "denominator", "value")
 
+#: Entity kinds computed from per-entity totals alone (no rank, count or total per slice needed).
+UNRANKED_KINDS = ("distinct_count", "effective_count")
+
 #: Tolerance added before flooring top_fraction * n, so 0.29 * 100 counts 29 entities, not 28.
 _FLOOR_EPS = 1e-9
 
@@ -85,7 +88,7 @@ def plan_metrics(metrics: Sequence[Metric], *, dims: Iterable[str] | None = None
             key = ("simple", *metric.tables)
         groups.setdefault(key, []).append(metric)
     plans = []
-    for key, members in sorted(groups.items(), key=lambda kv: (kv[0][0] != "simple", kv[0][1:])):
+    for key, members in sorted(groups.items(), key=lambda kv: (kv[0][0] != "simple", [k or "" for k in kv[0][1:]])):
         sets: dict[tuple[str, ...], None] = {}
         for metric in members:
             sets.update(dict.fromkeys(metric_slices(metric, dims, depth)))
@@ -487,7 +490,7 @@ class Compiler:
         ).from_(f"{prefix}fine")
         per_entity.set("group", self.grouping_sets(plan, extra=["_e"]))
         steps = [(f"{prefix}fine", fine), (f"{prefix}per_entity", per_entity)]
-        if all(m.kind == "distinct_count" for m in plan.metrics):
+        if all(m.kind in UNRANKED_KINDS for m in plan.metrics):
             return steps
         part = [_col("_day"), _col("_g"), *[_col(dim_column(d)) for d in plan.dims]]
         rank = exp.Window(
@@ -510,7 +513,7 @@ class Compiler:
     def concentration_aggregates(
         self, plan: Plan, ent: str
     ) -> tuple[exp.Select, dict[str, tuple[exp.Expression, ...]]]:
-        """Gini, entropy and top shares per slice from the ranked per-entity rows."""
+        """Gini, entropy, top shares and effective counts per slice from the (ranked) per-entity rows."""
         x, n_ent, tot, rank = _col("_x"), _col("_n"), _col("_tot"), _col("_rank")
         share = self.visit_safe_div(x, tot)
         kinds = {m.kind for m in plan.metrics}
@@ -519,6 +522,8 @@ class Compiler:
             # ascending position of an entity = n - rank + 1 (ties leave the Gini sum unchanged)
             position = exp.paren(exp.Add(this=exp.Sub(this=n_ent, expression=rank), expression=_lit(1)))
             aggs["wsum"] = exp.Sum(this=exp.Mul(this=position, expression=x))
+        if "effective_count" in kinds:
+            aggs["sq"] = exp.Sum(this=exp.Mul(this=x.copy(), expression=x.copy()))
         if "entropy" in kinds:
             plogp = exp.Neg(this=exp.Mul(this=share, expression=exp.Ln(this=share.copy())))
             aggs["ent"] = exp.Sum(this=exp.Case(ifs=[exp.If(this=exp.GT(this=x, expression=_lit(0)), true=plogp)]))
@@ -534,6 +539,10 @@ class Compiler:
                 picks[metric.name] = (gini, n.copy(), gini.copy())
             elif metric.kind == "distinct_count":
                 picks[metric.name] = (n.copy(), exp.Null(), n.copy())
+            elif metric.kind == "effective_count":
+                # inverse Simpson index: the number of equal entities that would be as concentrated as these
+                eff = self.visit_safe_div(exp.Mul(this=total.copy(), expression=total.copy()), _col("sq"))
+                picks[metric.name] = (eff, n.copy(), eff.copy())
             elif metric.kind == "entropy":
                 picks[metric.name] = (_col("ent"), n.copy(), _col("ent"))
             else:  # top_share

@@ -127,6 +127,7 @@ def load_catalog(extra_dirs: list[Path] | None = None) -> Catalog:
                 metrics.append(metric)
                 origins[metric.name] = origin
     _check_families(metrics, origins)
+    _check_effective_n(metrics, origins)
     return Catalog(metrics, origins)
 
 
@@ -143,6 +144,23 @@ def _check_families(metrics: list[Metric], origins: dict[str, Origin]) -> None:
                 f"{where.path}:{where.line}: metric {m.name!r} is in family {m.family!r} with category {m.category!r}, "
                 f"but {lead.name!r} of that family has category {lead.category!r} (one family, one category)"
             )
+
+
+def _check_effective_n(metrics: list[Metric], origins: dict[str, Origin]) -> None:
+    """`effective_n` names an effective_count metric that is computed on every slice of the metric naming it."""
+    by_name = {m.name: m for m in metrics}
+    for m in metrics:
+        if m.effective_n is None:
+            continue
+        where = origins[m.name].where(m.name, "effective_n")
+        source = by_name.get(m.effective_n)
+        if source is None:
+            raise InputError(where + f"no metric named {m.effective_n!r}" + did_you_mean(m.effective_n, by_name))
+        if source.kind != "effective_count" or source.table != m.table:
+            raise InputError(where + f"{m.effective_n!r} must be an effective_count metric on table {m.table!r}")
+        lacking = [d for d in m.dimensions if d not in source.dimensions]
+        if lacking:
+            raise InputError(where + f"{m.effective_n!r} is not sliced by {', '.join(lacking)}")
 
 
 def _existing_dir(path: Path, what: str) -> Path:

@@ -10,7 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ecoradar.data.schema import ISSUE_CATEGORIES
 
 MetricKind = Literal[
-    "count", "sum", "mean", "ratio", "distinct_count", "quantile", "share", "gini", "entropy", "top_share"
+    "count",
+    "sum",
+    "mean",
+    "ratio",
+    "distinct_count",
+    "quantile",
+    "share",
+    "gini",
+    "entropy",
+    "top_share",
+    "effective_count",
 ]
 Direction = Literal["up_is_good", "down_is_good", "neutral"]
 
@@ -25,7 +35,7 @@ def health_of(move: str | None, direction: str) -> str | None:
 Category = Literal[ISSUE_CATEGORIES]  # type: ignore[valid-type]
 
 #: Kinds measured over the distribution of `entity` within each slice (per-entity totals, then a window).
-CONCENTRATION_KINDS = ("gini", "entropy", "top_share")
+CONCENTRATION_KINDS = ("gini", "entropy", "top_share", "effective_count")
 
 #: Fields that change computed values: a cube partition is stale when one of them changes.
 COMPUTED_FIELDS = (
@@ -88,6 +98,13 @@ class Metric(BaseModel):
     """SQL predicate on the rows of `denominator_table` (only with `denominator_table`)."""
     top_fraction: float = Field(default=0.01, gt=0, le=1)
     """For kind=top_share: the top floor(top_fraction * n) entities (at least one) of each slice."""
+    effective_n: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    """For ratio metrics whose numerator comes in lumps, one per entity (a new creator's impressions): the name of an
+    effective_count metric over the numerator's rows (same table, slices and selection). Detection counts the
+    numerator as that many independent events, not thousands of impressions, so one creator arriving in or ageing
+    out of a slice is not an alarm while many creators moving together are."""
+    detect: bool = True
+    """False: computed (for charts and other metrics' effective_n) but never judged by detection."""
 
     @model_validator(mode="after")
     def _kind_fields(self) -> Metric:
@@ -102,6 +119,7 @@ class Metric(BaseModel):
             "gini": ("entity",),
             "entropy": ("entity",),
             "top_share": ("entity",),
+            "effective_count": ("entity",),
         }.get(self.kind, ())
         for field in need:
             if getattr(self, field) is None:
@@ -110,6 +128,8 @@ class Metric(BaseModel):
             raise ValueError(f"field 'denominator' is only for kind 'ratio', not {self.kind!r}")
         if self.denominator_table is not None and self.kind != "ratio":
             raise ValueError("field 'denominator_table' is only for kind 'ratio'")
+        if self.effective_n is not None and self.kind != "ratio":
+            raise ValueError("field 'effective_n' is only for kind 'ratio'")
         if self.denominator_filter is not None and self.denominator_table is None:
             raise ValueError("field 'denominator_filter' needs 'denominator_table' (else put it in 'filter')")
         if self.kind == "share" and self.entity not in self.dimensions:
