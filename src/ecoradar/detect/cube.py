@@ -192,6 +192,16 @@ def with_effective_n(rows: pd.DataFrame, source: pd.DataFrame, dims: list[str]) 
     return rows.merge(eff.astype({d: object for d in dims}), on=keys, how="left", validate="many_to_one")
 
 
+def lump_trials(value: np.ndarray, den: np.ndarray, lumps: np.ndarray) -> np.ndarray:
+    """Trials of a rate whose numerator is `lumps` (K) lumps: K^2 / rate, so one lump, 1/K of the numerator, is a
+    sampling sd (a creator arriving or ageing out is no finding; many creators together are). Never more than the
+    denominator; a day without lumps keeps the slice's last lump size, so its trials do not jump to every row."""
+    with np.errstate(all="ignore"):
+        unit = np.where(value * den > 0, value * den / lumps**2, np.nan)  # rows per trial
+    unit = pd.DataFrame(unit).ffill(axis=1).to_numpy()
+    return np.where(unit > 1, den / unit, den)
+
+
 def detect_metric(
     rows: pd.DataFrame,
     metric: Metric,
@@ -231,22 +241,16 @@ def detect_metric(
         log.warning("%s: %d negative counts left out", metric.name, int(bad.sum()))
     value = np.where(bad, np.nan, value)
     size = den if has_den else value
-    # the trials behind a rate whose numerator is K lumps (creators): few enough that one lump, a 1/K part of the
-    # numerator, is a sampling sd (a creator arriving or ageing out is no finding; many creators together are)
-    trials = den
+    trials = None
     if has_den and "effective_n" in rows.columns:
         lumps = np.full((n_slices, n_days), np.nan)
         lumps[slice_id, day_idx] = rows["effective_n"].to_numpy(dtype=float, na_value=np.nan)
-        with np.errstate(all="ignore"):
-            unit = np.where(value * den > 0, value * den / lumps**2, np.nan)  # rows per trial
-        # a day without lumps keeps the slice's last unit (its trials do not jump to every impression)
-        unit = pd.DataFrame(unit).ffill(axis=1).to_numpy()
-        trials = np.where(unit > 1, den / unit, den)
+        trials = lump_trials(value, den, lumps)
     small = np.nan_to_num(size, nan=0.0) < metric.min_denominator
     usable = np.where(small, np.nan, value)
 
     proportion = metric.is_ratio and has_den and np.nanmin(value, initial=0) >= 0 and np.nanmax(value, initial=0) <= 1
-    lumpy = proportion and trials is not den
+    lumpy = proportion and trials is not None
     names = (("ratio",) if proportion else ()) + DEFAULT_DETECTORS[(1 if proportion else 0) :]
     growth = {"shared_growth": True} if metric.kind in VOLUME_KINDS else {}
     # a top share's numerator is a few creators: their swings are its noise, not outliers to look past

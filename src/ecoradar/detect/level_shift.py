@@ -22,6 +22,14 @@ from ecoradar.detect.base import (
 from ecoradar.detect.seasonal import deseasonalize, diff_scale, phase_of, robust_slope
 
 
+def _take(panel: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """panel[:, idx] for an index array of any shape; indices before the first column give NaN, past the last the
+    last column (run points past the end are masked by the caller)."""
+    out = panel[:, np.clip(idx, 0, panel.shape[1] - 1)]
+    out[:, idx < 0] = np.nan
+    return out
+
+
 def lag1_autocorrelation(panel: np.ndarray) -> np.ndarray:
     """Lag-1 autocorrelation of each row's residual from its least-squares line, clipped to [0, 0.9] (NaN -> 0).
 
@@ -132,8 +140,7 @@ class LevelShift(Detector):
         split = ends[:, None] - afters[None, :]  # [n_new, n_afters] first index of each run
         uniq, inv = np.unique(split, return_inverse=True)
         ref_idx = uniq[:, None] - self.before + np.arange(self.before)[None, :]  # [n_uniq, before]
-        refs = series[:, np.clip(ref_idx, 0, None)]
-        refs[:, ref_idx < 0] = np.nan
+        refs = _take(series, ref_idx)
         # reference: the before-median carried along the before-window's steady slope (growth is not a shift)
         base_u = nanmedian(refs, axis=2)  # [n_series, n_uniq]
         base = base_u[:, inv.reshape(split.shape)]  # [n_series, n_new, n_afters]
@@ -149,14 +156,12 @@ class LevelShift(Detector):
             # a proportion's run is no more precise than its own points' sampling noise (a run of days when one
             # creator holds a slice's numerator is a handful of events, however quiet the weeks before)
             sd = np.concatenate([self.point_sd_, point_sd(new, as_panel(units, "units"))], axis=1)
-            run_sd = sd[:, np.minimum(run_idx, sd.shape[1] - 1)]
+            run_sd = _take(sd, run_idx)
             noise = np.maximum(noise, nanmedian(np.where(in_run, run_sd, np.nan), axis=3))
             # nor than the reference's (a creator who held the numerator before the run may simply have left)
-            ref_sd = sd[:, np.clip(ref_idx, 0, None)]
-            ref_sd[:, ref_idx < 0] = np.nan
-            noise = np.maximum(noise, nanmedian(ref_sd, axis=2)[:, inv.reshape(split.shape)])
+            noise = np.maximum(noise, nanmedian(_take(sd, ref_idx), axis=2)[:, inv.reshape(split.shape)])
         scale = noise * np.sqrt(1.0 + np.pi / 2.0 / np.maximum(n_before, 1))
-        run = series[:, np.minimum(run_idx, series.shape[1] - 1)]  # [n_series, n_new, n_afters, max_after]
+        run = _take(series, run_idx)  # [n_series, n_new, n_afters, max_after]
         ahead = (self.before + 1) / 2.0 + np.arange(self.max_after)  # run points from the before-window centre
         level = base[..., None] + slope[..., None] * ahead
         dev = np.where(in_run, (run - level) / scale[..., None], np.nan)
