@@ -86,3 +86,45 @@ def make_cube(
 
 def _matches(scope: dict, region: str, fmt: str) -> bool:
     return all({"region": region, "format": fmt}[k] == v for k, v in scope.items())
+
+
+OSES = ("android", "ios")
+
+
+def make_wide_cube(
+    n_days: int = 90, *, seed: int = 0, rate_changes: tuple[tuple[dict, int, float], ...] = (), scale: float = 4000.0
+) -> pd.DataFrame:
+    """`like_rate` over region x format x os leaves, rolled up to every slice of at most two dims (as the real cube).
+
+    A change in a two-dim slice such as {format, os} then shows, diluted, in slices that overlap it without
+    containing it ({region}, {region, format}): what overlap pruning is for.
+    """
+    rng = np.random.default_rng(seed)
+    leaves = list(itertools.product(REGIONS, FORMATS, OSES))
+    keys = [dict(zip(("region", "format", "os"), leaf, strict=True)) for leaf in leaves]
+    mean = np.full((len(leaves), n_days), scale)
+    rate = np.full((len(leaves), n_days), 0.1)
+    for scope, day, new_rate in rate_changes:
+        hit = [k for k, key in enumerate(keys) if all(key[d] == v for d, v in scope.items())]
+        rate[np.ix_(hit, np.arange(day, n_days))] = new_rate
+    views = rng.poisson(mean).astype(float)
+    likes = rng.binomial(views.astype(int), rate).astype(float)
+    dates = [START + dt.timedelta(days=d) for d in range(n_days)]
+    values = {"region": REGIONS, "format": FORMATS, "os": OSES}
+    groups = [{}] + [
+        dict(zip(pair, combo, strict=True))
+        for k in (1, 2)
+        for pair in itertools.combinations(values, k)
+        for combo in itertools.product(*(values[d] for d in pair))
+    ]
+    frames = []
+    for scope in groups:
+        hit = [k for k, key in enumerate(keys) if all(key[d] == v for d, v in scope.items())]
+        v, lk = views[hit].sum(axis=0), likes[hit].sum(axis=0)
+        dims = {d: scope.get(d) for d in DIMENSIONS}
+        frames.append(
+            pd.DataFrame(
+                {"metric": "like_rate", "date": dates, **dims, "numerator": lk, "denominator": v, "value": lk / v}
+            )
+        )
+    return pd.concat(frames, ignore_index=True)

@@ -7,9 +7,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from detect_cubes import LIKE_RATE, START, VIEWS, make_cube
+from detect_cubes import LIKE_RATE, START, VIEWS, make_cube, make_wide_cube
 
-from ecoradar.detect.cube import detect_cube
+from ecoradar.detect.cube import detect_cube, one_lump
 from ecoradar.errors import DataError
 
 DAY = 80
@@ -165,6 +165,22 @@ def test_gate_keeps_a_leaf_issue_that_moves_its_parents():
     assert res.skipped.get("gated", 0) == 0
 
 
+def test_a_change_in_one_slice_is_not_reported_again_in_every_slice_overlapping_it():
+    # photo x android (1/6 of the traffic) loses 40% of its like rate: every region x photo and region x android
+    # slice loses a fifth of its rate, an anomaly on its own (eight of them), yet only the source is reported
+    rate = LIKE_RATE.model_copy(update={"dimensions": ["region", "format", "os"]})
+    cube = make_wide_cube(rate_changes=(({"format": "photo", "os": "android"}, DAY, 0.06),))
+    res = _run(cube, {"like_rate": rate}, date_from=D)
+    assert [a.scope for a in res.anomalies] == [{"format": "photo", "os": "android"}]
+    assert res.skipped["explained_by_overlap"] == 8
+    # an issue of its own in an overlapping slice (JP's rate up) is still reported beside it
+    both = make_wide_cube(
+        rate_changes=(({"format": "photo", "os": "android"}, DAY, 0.06), ({"region": "JP"}, DAY, 0.115))
+    )
+    scopes = [a.scope for a in _run(both, {"like_rate": rate}, date_from=D).anomalies]
+    assert {"format": "photo", "os": "android"} in scopes and {"region": "JP"} in scopes
+
+
 def test_top_share_noise_is_its_few_creators_swings():
     # the top 1% of a slice is a few creators: their share swings by points from day to day whatever the traffic
     # (now and then by more), which the median residual looks past and a binomial over 50k impressions would call a
@@ -246,3 +262,40 @@ def test_a_share_made_of_a_few_creators_is_judged_by_its_creators():
     assert (("region", "BR"),) in found and (("region", "JP"),) not in found
     plain = share.model_copy(update={"effective_n": None})
     assert (("region", "JP"),) in {tuple(a.scope.items()) for a in _run(_lumpy_cube(), {"new_share": plain}).anomalies}
+
+
+def _hit_cube(spread: bool) -> pd.DataFrame:
+    """Views with their effective number of creators (200 per slice), and +80% views in BR x photo on the judged day:
+    one creator's viral video (the slice's effective number collapses) or, with `spread`, every creator's."""
+    cube = make_cube(seed=3)
+    views = cube.loc[cube["metric"] == "views"].copy()
+    in_hit = views["region"].isin(["BR", None]) & views["format"].isin(["photo", None]) & (views["date"] == D)
+    leaf = in_hit & views["region"].notna() & views["format"].notna()
+    extra = 0.8 * float(views.loc[leaf, "value"].iloc[0])
+    base = views["value"].to_numpy(dtype=float)
+    views.loc[in_hit, "value"] += extra
+    squares = base**2 / 200 + (0.0 if spread else extra**2)  # one creator: the sum of squares grows by its square
+    lumps = views.assign(metric="creators", value=np.where(in_hit & ~spread, views["value"] ** 2 / squares, 200.0))
+    views.loc[in_hit, "numerator"] = views.loc[in_hit, "value"]
+    return pd.concat([views, lumps], ignore_index=True)
+
+
+def test_a_count_moved_by_one_creator_is_no_issue_of_the_slice():
+    # effective_n on a count: a jump no bigger than one creator's lump (one_lump) is a hit, not an issue;
+    # the same jump spread over the slice's 200 creators is found
+    views = VIEWS.model_copy(update={"effective_n": "creators"})
+    hit = _run(_hit_cube(spread=False), {"views": views}, date_from=D)
+    assert hit.anomalies == [] and hit.skipped["one_lump"] >= 1
+    broad = _run(_hit_cube(spread=True), {"views": views}, date_from=D)
+    assert {"region": "BR", "format": "photo"} in [a.scope for a in broad.anomalies]
+    assert _run(_hit_cube(spread=False), {"views": VIEWS}, date_from=D).anomalies  # without effective_n: an alarm
+
+
+def test_one_lump_bound_by_hand():
+    # 1,000 views over 100 equal creators (sum of squares 10,000); one of them gains 500 -> 270,000, K = 8.33: room
+    # sqrt(270,000 - 10,000) = 510 >= 500. Every creator gaining half: K stays 100, room sqrt(22,500 - 10,000) = 112
+    before = np.full((2, 5), 100.0)
+    k_now = np.array([1500.0**2 / 270_000, 100.0])
+    one = one_lump(pd.Series([1500.0, 1500.0]), pd.Series([1000.0, 1000.0]), k_now, before)
+    assert one.tolist() == [True, False]
+    assert not one_lump(pd.Series([1500.0]), pd.Series([1000.0]), np.array([np.nan]), before[:1]).any()

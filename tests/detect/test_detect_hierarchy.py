@@ -1,4 +1,4 @@
-"""Hierarchy pruning on hand-made fired anomalies: keep the slice that explains the change."""
+"""Hierarchy and overlap pruning on hand-made fired anomalies: keep the slice that explains the change."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 
 from ecoradar.data.schema import DIMENSIONS
-from ecoradar.detect.cube import prune_hierarchy
+from ecoradar.detect.cube import prune_hierarchy, prune_overlaps, slice_sizes
 from ecoradar.metrics.model import Metric
 
 DIMS = list(DIMENSIONS)
@@ -27,7 +27,28 @@ RATE = Metric(
 )
 
 
-def _fired(rows):
+SHARE = Metric(
+    name="fmt_share",
+    description="s",
+    table="impressions",
+    kind="share",
+    entity="format",
+    dimensions=["region", "format"],
+    category="traffic_balance",
+)
+GINI = Metric(
+    name="gini",
+    description="g",
+    table="impressions",
+    kind="gini",
+    entity="creator_id",
+    dimensions=["region", "format"],
+    category="diversity",
+)
+
+
+def _fired(rows, band=None):
+    """Fired anomalies (metric, scope, observed, expected, denominator); `band`: half-width of lower..upper."""
     out = []
     for metric, scope, observed, expected, den in rows:
         out.append(
@@ -37,10 +58,20 @@ def _fired(rows):
                 **{d: scope.get(d) for d in DIMS},
                 "observed": observed,
                 "expected": expected,
+                "lower": expected - (band or 0.0),
+                "upper": expected + (band or 0.0),
                 "denominator": den,
             }
         )
     return pd.DataFrame(out)
+
+
+def _sizes(metric, sizes):
+    """`slice_sizes` of parent slices given as {scope: denominator}."""
+    rows = pd.DataFrame(
+        [{"metric": metric, "date": DAY, **{d: dict(k).get(d) for d in DIMS}, "denominator": v} for k, v in sizes]
+    )
+    return slice_sizes(rows.assign(value=0.0), DIMS)
 
 
 def _scopes(frame):
@@ -107,3 +138,54 @@ def test_opposite_direction_child_is_kept_and_other_metrics_untouched():
     )
     kept = prune_hierarchy(found, DIMS, {"views": VIEWS, "rate": RATE})
     assert len(kept) == 3
+
+
+def test_echoes_of_a_change_in_an_overlapping_slice_are_dropped():
+    # android x photo (10% of the platform, a third of photo) loses half its rate: every slice overlapping it
+    # shows that, diluted by its share; JP's own, larger drop is not an echo
+    source = {"format": "photo", "os": "android"}
+    found = _fired(
+        [
+            ("rate", source, 0.05, 0.10, 100.0),
+            ("rate", {"region": "US"}, 0.095, 0.10, 250.0),
+            ("rate", {"region": "US", "format": "photo"}, 0.0835, 0.10, 80.0),
+            ("rate", {"region": "JP"}, 0.08, 0.10, 250.0),
+        ],
+        band=0.003,
+    )
+    sizes = _sizes("rate", [((), 1000.0), ((("format", "photo"),), 300.0)])
+    kept = prune_overlaps(found, DIMS, {"rate": RATE}, sizes)
+    assert _scopes(kept) == [(("format", "photo"), ("os", "android")), (("region", "JP"),)]
+
+
+def test_an_echo_never_explains_its_source_and_unknown_parents_explain_nothing():
+    found = _fired([("rate", {"format": "photo", "os": "android"}, 0.05, 0.10, 100.0)], band=0.003)
+    echo = _fired([("rate", {"region": "US", "format": "photo"}, 0.0835, 0.10, 80.0)], band=0.003)
+    both = pd.concat([echo, found], ignore_index=True)  # the echo first: order is by relative deviation, not rows
+    root_only = _sizes("rate", [((), 1000.0)])  # {format: photo} unknown: no estimate of the echo, nothing dropped
+    assert len(prune_overlaps(both, DIMS, {"rate": RATE}, root_only)) == 2
+    sizes = _sizes("rate", [((), 1000.0), ((("format", "photo"),), 300.0)])
+    assert _scopes(prune_overlaps(both, DIMS, {"rate": RATE}, sizes)) == [(("format", "photo"), ("os", "android"))]
+
+
+def test_a_share_taken_from_one_format_shows_in_its_siblings_only():
+    # photo loses 0.08 of BR; short_video (0.7 of BR before) takes 0.08 * 0.7 / 0.8 of it
+    found = _fired(
+        [
+            ("fmt_share", {"region": "BR", "format": "photo"}, 0.12, 0.20, 1000.0),
+            ("fmt_share", {"region": "BR", "format": "short_video"}, 0.77, 0.70, 1000.0),
+            ("fmt_share", {"format": "short_video"}, 0.72, 0.70, 5000.0),
+        ],
+        band=0.01,
+    )
+    kept = prune_overlaps(found, DIMS, {"fmt_share": SHARE}, _sizes("fmt_share", [((), 9000.0)]))
+    assert _scopes(kept) == [(("format", "short_video"),), (("region", "BR"), ("format", "photo"))]
+
+
+def test_kinds_that_do_not_decompose_are_left_alone():
+    found = _fired(
+        [("gini", {"format": "photo", "os": "android"}, 0.5, 0.8, 100.0), ("gini", {"region": "US"}, 0.77, 0.8, 250.0)],
+        band=0.01,
+    )
+    sizes = _sizes("gini", [((), 1000.0)])
+    assert len(prune_overlaps(found, DIMS, {"gini": GINI}, sizes)) == 2

@@ -48,7 +48,7 @@ def test_one_scan_per_table_for_counts_and_sums():
     # one per-entity scan per measure: all impressions per creator, and new creators' impressions (another filter)
     assert sorted(by_entity[("impressions", "creator_id")], key=len) == [
         {"effective_new_creators"},
-        {"creator_exposure_gini", "top1pct_creator_share", "exposed_creators"},
+        {"creator_exposure_gini", "top1pct_creator_share", "exposed_creators", "effective_creators"},
     ]
     assert by_entity[("impressions", "user_id")] == [{"active_viewers"}]
 

@@ -223,6 +223,8 @@ def reference(name: str, t: dict[str, pd.DataFrame]) -> pd.DataFrame:
             return _top_share(imp, IMP_DIMS, "creator_id")
         case "new_creator_share":
             return _ratio(imp, IMP_DIMS, (imp["creator_age"] == "new").astype(float))
+        case "effective_creators":
+            return _effective(imp, IMP_DIMS, "creator_id")
         case "effective_new_creators":
             return _effective(imp.loc[imp["creator_age"] == "new"], IMP_DIMS, "creator_id")
         case "effective_new_uploaders":

@@ -36,6 +36,8 @@ CONCENTRATION = 0.2
 
 #: Metric kinds that are volumes: their slices grow with the platform (detectors follow the total's growth).
 VOLUME_KINDS = ("count", "sum", "distinct_count")
+#: Metric kinds whose slices filter one population: a change inside a slice shows, diluted, in every slice it overlaps.
+FILTER_KINDS = (*VOLUME_KINDS, "ratio", "mean")
 
 #: Dimensions whose values come and go with rollouts (a count in such a slice rises and falls with adoption).
 ROLLOUT_DIMS = ("app_version", "model_version")
@@ -118,7 +120,10 @@ def detect_cube(
     found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if gate_p is not None:
         found = gate_hierarchy(found, dims, skipped, gate_p=gate_p)
-    return finish_candidates(found, dims, metrics, tested, skipped, alpha=alpha, min_impact=min_impact)
+    depth = df[dims].notna().sum(axis=1)
+    parents = df.loc[(depth < depth.max()) & (df["date"] >= pd.Timestamp(date_from)) & df["metric"].isin(metrics)]
+    sizes = slice_sizes(parents, dims)
+    return finish_candidates(found, dims, metrics, tested, skipped, alpha=alpha, min_impact=min_impact, sizes=sizes)
 
 
 def finish_candidates(
@@ -130,10 +135,13 @@ def finish_candidates(
     *,
     alpha: float,
     min_impact: float,
+    sizes: pd.DataFrame | None = None,
 ) -> DetectionResult:
     """Candidates (after the gate) -> the result: BH per day, materiality, hierarchy pruning, ranking, records.
 
-    `tested` counts the slice-days judged per day (the BH family sizes); DuckDB and Spark both end here.
+    `tested` counts the slice-days judged per day (the BH family sizes); `sizes` (see `slice_sizes`) holds the
+    sizes of the slices that can be two anomalies' common parent, for `prune_overlaps` (None: no such pruning).
+    DuckDB and Spark both end here.
     """
     if found.empty:
         return DetectionResult([], dict(skipped), _schema(dims).empty_table(), sum(tested.values()))
@@ -148,6 +156,11 @@ def finish_candidates(
         skipped["immaterial"] += int(immaterial.sum())
         found = found.loc[~immaterial]
     found = prune_hierarchy(found, dims, metrics)
+    if sizes is not None:
+        kept = prune_overlaps(found, dims, metrics, sizes)
+        if len(kept) < len(found):
+            skipped["explained_by_overlap"] += len(found) - len(kept)
+        found = kept
     found = found.sort_values(["q_value", "score"], ascending=[True, False], kind="stable").reset_index(drop=True)
     return DetectionResult(_records(found, dims), dict(skipped), _to_table(found, dims), sum(tested.values()))
 
@@ -202,6 +215,22 @@ def lump_trials(value: np.ndarray, den: np.ndarray, lumps: np.ndarray) -> np.nda
     return np.where(unit > 1, den / unit, den)
 
 
+def one_lump(observed: pd.Series, expected: pd.Series, lumps: np.ndarray, lumps_before: np.ndarray) -> np.ndarray:
+    """Whether a count's change is no bigger than one lump (one creator's total) could have made it.
+
+    N total over K effective lumps has a sum of squared lump sizes of N^2 / K. One lump of size x moving by H moves
+    that sum by 2xH + H^2 (or 2xH - H^2 with x >= H): at least H^2. So a change of |N - expected| no larger than
+    sqrt(|N^2 / K - expected^2 / K_before|) may be a single creator's (one viral video doubling a category's views),
+    not an issue of the slice; a change spread over many creators moves that sum far less than its square.
+    K_before is the slice's median over the history.
+    """
+    obs, exp = observed.to_numpy(dtype=float), expected.to_numpy(dtype=float)
+    with np.errstate(all="ignore"), quiet_nan():
+        before = np.nanmedian(lumps_before, axis=1)
+        room = np.sqrt(np.abs(obs**2 / lumps - exp**2 / before))
+    return np.abs(obs - exp) <= room  # NaN (no lumps known): False, judged as before
+
+
 def detect_metric(
     rows: pd.DataFrame,
     metric: Metric,
@@ -241,11 +270,12 @@ def detect_metric(
         log.warning("%s: %d negative counts left out", metric.name, int(bad.sum()))
     value = np.where(bad, np.nan, value)
     size = den if has_den else value
-    trials = None
-    if has_den and "effective_n" in rows.columns:
+    lumps = trials = None
+    if "effective_n" in rows.columns:
         lumps = np.full((n_slices, n_days), np.nan)
         lumps[slice_id, day_idx] = rows["effective_n"].to_numpy(dtype=float, na_value=np.nan)
-        trials = lump_trials(value, den, lumps)
+        if has_den:
+            trials = lump_trials(value, den, lumps)
     small = np.nan_to_num(size, nan=0.0) < metric.min_denominator
     usable = np.where(small, np.nan, value)
 
@@ -307,6 +337,12 @@ def detect_metric(
         if not judged.any():
             continue
         part = _combine_day(results, names, judged, observed, den[:, t], slice_keys, days[t], metric, alpha)
+        if lumps is not None and not has_den:
+            at = part.index.to_numpy()
+            one = one_lump(part["observed"], part["expected"], lumps[at, t], lumps[at, hist])
+            if one.any():
+                skipped["one_lump"] += int(one.sum())
+                part = part.loc[~one]
         if proportion:  # a trend carried forward can leave [0, 1]; a share is never expected below 0 or above 1
             part[["expected", "lower", "upper"]] = part[["expected", "lower", "upper"]].clip(0.0, 1.0)
         part["impact"] = _impact(part, has_den, metric, root_total[t])
@@ -362,7 +398,7 @@ def _combine_day(
         return np.column_stack([getattr(r, attr)[rows, 0] for r in results])[np.arange(len(rows)), best]
 
     starts = np.column_stack([r.start[rows, 0] if r.start is not None else np.zeros(len(rows)) for r in results])
-    out = slice_keys.iloc[rows].reset_index(drop=True)
+    out = slice_keys.iloc[rows]  # indexed by slice
     out["metric"] = metric.name
     out["date"] = day.date()
     out["observed"] = observed[rows]
@@ -425,6 +461,86 @@ def prune_hierarchy(found: pd.DataFrame, dims: list[str], metrics: Mapping[str, 
     drop[drop_child] = True
     f["explained_share"] = np.nan
     f.loc[par, "explained_share"] = pd.Series(share, index=par).groupby(level=0).max()
+    return f.loc[~drop]
+
+
+def slice_sizes(rows: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
+    """(key, size) of cube rows: the denominator, or the value where a metric has none; keyed as `_size_key`."""
+    den = rows["denominator"] if "denominator" in rows.columns else pd.Series(np.nan, index=rows.index)
+    size = den.where(den.notna(), rows["value"]).to_numpy(dtype=float, na_value=np.nan)
+    dates = pd.to_datetime(rows["date"]).dt.date
+    key = rows["metric"].astype(str) + "|" + dates.astype(str)
+    for d in dims:
+        key = key + "|" + rows[d].astype(object).where(rows[d].notna(), "").astype(str)
+    return pd.DataFrame({"key": key.to_numpy(dtype=object), "size": size})
+
+
+def prune_overlaps(
+    found: pd.DataFrame, dims: list[str], metrics: Mapping[str, Metric], sizes: pd.DataFrame
+) -> pd.DataFrame:
+    """Drop an anomaly that another fired slice, neither its parent nor its child, explains on the same metric and day.
+
+    A change inside slice S moves a slice A that overlaps S by S's relative change times the part of A inside S;
+    taking dimensions as independent, that part is S's share of the parent they have in common (the platform when
+    they share no value). A playback bug in one app version otherwise fires in every category, format and tier.
+    For shares the echo is in the siblings: when S's share of its parent falls, the other values of the entity in
+    the same parent take it up in proportion to their shares. A is dropped when its deviation, less the echo, lies
+    inside its own band. Slices explain in order of their relative deviation (the source moves most, echoes are
+    diluted); a dropped one explains nothing. Other kinds (entropy, Gini, top shares) are not decomposable: kept.
+    """
+    if len(found) < 2:
+        return found
+    f = found.reset_index(drop=True)
+    size_of = dict(zip(sizes["key"], sizes["size"], strict=True))
+    scope = f[dims].to_numpy(dtype=object)
+    set_mask = pd.notna(scope)
+    exp, obs = f["expected"].to_numpy(dtype=float), f["observed"].to_numpy(dtype=float)
+    den = f["denominator"].to_numpy(dtype=float) if "denominator" in f.columns else np.full(len(f), np.nan)
+    own = np.where(np.isnan(den), obs, den)
+    with np.errstate(all="ignore"):
+        rel = (obs - exp) / np.abs(exp)
+    dev, low, high = obs - exp, f["lower"].to_numpy(dtype=float) - exp, f["upper"].to_numpy(dtype=float) - exp
+    drop = np.zeros(len(f), dtype=bool)
+    kinds = f["metric"].map(lambda m: metrics[m].kind)
+    eligible = (kinds.isin(FILTER_KINDS) | (kinds == "share")).to_numpy(dtype=bool)
+    for (metric, day), grp in f.loc[eligible].groupby(["metric", "date"], sort=False):  # fired anomalies only
+        idx = grp.index.to_numpy()
+        if len(idx) < 2:
+            continue
+        sm, sc = set_mask[idx], scope[idx]
+        both = sm[:, None, :] & sm[None, :, :]
+        same = both & (sc[:, None, :] == sc[None, :, :])
+        echo = np.full((len(idx), len(idx)), np.nan)
+        entity = metrics[metric].entity
+        if metrics[metric].kind == "share":
+            if entity not in dims:
+                continue
+            e = dims.index(entity)
+            others = np.ones(len(dims), dtype=bool)
+            others[e] = False
+            siblings = (
+                both[:, :, e]
+                & ~same[:, :, e]
+                & ((sm[:, None, :] == sm[None, :, :]) & (same | ~both))[:, :, others].all(axis=2)
+            )
+            with np.errstate(all="ignore"):
+                taken = -dev[idx][:, None] * exp[idx][None, :] / (1.0 - exp[idx][:, None])
+            echo = np.where(siblings, taken, np.nan)
+        else:
+            conflict = (both & ~same).any(axis=2)
+            contains = (~sm[:, None, :] | same).all(axis=2)  # [i, j]: every value of i is one of j's
+            for i, j in zip(*np.nonzero(~conflict & ~contains & ~contains.T), strict=True):
+                values = ("" if not s else str(v) for v, s in zip(sc[i], same[i, j], strict=True))
+                parent = size_of.get(f"{metric}|{day}|" + "|".join(values), np.nan)
+                with np.errstate(all="ignore"):
+                    echo[i, j] = min(own[idx[i]] / parent, 1.0) * rel[idx[i]] * exp[idx[j]]
+        rest = dev[idx][None, :] - echo
+        explains = (low[idx][None, :] <= rest) & (rest <= high[idx][None, :])  # NaN echo: False
+        done = np.zeros(len(idx), dtype=bool)
+        for i in np.argsort(-np.abs(rel[idx]), kind="stable"):
+            if not drop[idx[i]]:
+                done[i] = True
+                drop[idx[explains[i] & ~done]] = True
     return f.loc[~drop]
 
 

@@ -103,9 +103,10 @@ class LevelShift(Detector):
     ) -> Self:
         """Remember the deseasonalized history and its noise sd.
 
-        `units` (default: the denominators) are the independent events behind each point of a proportion, fewer
-        than its denominator when the numerator comes in lumps (a creator's impressions): a run's points are no
-        more precise than their own units make them.
+        `units`, given when a proportion's numerator comes in lumps (a creator's impressions), are the independent
+        events behind each point, fewer than its denominator: a run's points are then no more precise than their own
+        units make them. Without them the run is judged by the history's noise (the null's, not the run's own rate:
+        reports rising from 0.01% to 0.1% are not made noisier by the rise).
         """
         panel, self.offsets_, self.deseason_ = deseasonalize(history, calendar_mask, self.period)
         self.n_time_ = panel.shape[1]
@@ -113,7 +114,6 @@ class LevelShift(Detector):
             level = nanmedian(self.deseason_, axis=1)
         floor = np.maximum(scale_floor(level, self.min_rel_scale), binomial_floor(panel, denominators))
         self.scale_ = np.maximum(diff_scale(self.deseason_), floor)
-        units = denominators if units is None else units
         self.point_sd_ = None if units is None else point_sd(panel, units)
         self.valid_ = np.isfinite(panel).sum(axis=1) >= max(self.min_history, self.before // 2 + self.max_after)
         rho = lag1_autocorrelation(self.deseason_)
@@ -151,7 +151,6 @@ class LevelShift(Detector):
         noise = np.maximum(self.scale_[:, None, None], spread)
         run_idx = split[:, :, None] + np.arange(self.max_after)[None, None, :]  # [n_new, n_afters, max_after]
         in_run = run_idx < ends[:, None, None]
-        units = denominators if units is None else units
         if self.point_sd_ is not None and units is not None:
             # a proportion's run is no more precise than its own points' sampling noise (a run of days when one
             # creator holds a slice's numerator is a handful of events, however quiet the weeks before)

@@ -34,6 +34,7 @@ from ecoradar.detect.cube import (
     finish_candidates,
     gate_hierarchy,
     holiday_mask,
+    slice_sizes,
     with_effective_n,
 )
 from ecoradar.errors import DataError, InputError
@@ -239,7 +240,13 @@ def detect_cube_spark(
     skipped["metric_not_in_cube"] += len(set(judged) - set(stats["metric"]))
     skipped = Counter({k: v for k, v in skipped.items() if v})
     found = gate_hierarchy(scored.loc[scored["_reason"].isna()].drop(columns=["_reason", "_count"]), dims, skipped)
-    return finish_candidates(found, dims, metrics, tested, skipped, alpha=alpha, min_impact=min_impact)
+    # the slices that can be two anomalies' common parent (every depth but the deepest): a few per metric and day
+    depth = sum((F.col(d).isNotNull().cast("int") for d in dims), F.lit(0))
+    sized = window.where(F.col("metric").isin(judged) & (F.col("date") >= date_from)).withColumn("_depth", depth)
+    deepest = sized.agg(F.max("_depth")).collect()[0][0] or 0
+    parents = sized.where(F.col("_depth") < deepest).drop("_depth", "_lumps").toPandas()
+    sizes = slice_sizes(parents, dims)
+    return finish_candidates(found, dims, metrics, tested, skipped, alpha=alpha, min_impact=min_impact, sizes=sizes)
 
 
 def _write_one_file(session: SparkSession, frame: DataFrame, folder: str) -> None:

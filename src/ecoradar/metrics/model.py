@@ -128,8 +128,8 @@ class Metric(BaseModel):
             raise ValueError(f"field 'denominator' is only for kind 'ratio', not {self.kind!r}")
         if self.denominator_table is not None and self.kind != "ratio":
             raise ValueError("field 'denominator_table' is only for kind 'ratio'")
-        if self.effective_n is not None and self.kind != "ratio":
-            raise ValueError("field 'effective_n' is only for kind 'ratio'")
+        if self.effective_n is not None and self.kind not in ("ratio", "share", "count", "sum", "distinct_count"):
+            raise ValueError("field 'effective_n' is only for kinds ratio, share, count, sum and distinct_count")
         if self.denominator_filter is not None and self.denominator_table is None:
             raise ValueError("field 'denominator_filter' needs 'denominator_table' (else put it in 'filter')")
         if self.kind == "share" and self.entity not in self.dimensions:
