@@ -189,3 +189,20 @@ def test_kinds_that_do_not_decompose_are_left_alone():
     )
     sizes = _sizes("gini", [((), 1000.0)])
     assert len(prune_overlaps(found, DIMS, {"gini": GINI}, sizes)) == 2
+
+
+def test_a_noisy_small_slice_overshooting_the_source_does_not_explain_it_away():
+    # gaming x for_you's rate rises 50% (clear); gaming x app 34.2.0, half of gaming, shows +142% on few events:
+    # by relative change it would "explain" for_you's rise (0.5 * 1.42 = 0.71), by significance it comes second
+    found = _fired(
+        [
+            ("rate", {"category": "gaming", "surface": "for_you"}, 0.15, 0.10, 600.0),
+            ("rate", {"category": "gaming", "app_version": "34.2.0"}, 0.242, 0.10, 500.0),
+        ],
+        band=0.025,
+    )
+    found["p_value"] = [1e-12, 1e-5]
+    sizes = _sizes("rate", [((), 10_000.0), ((("category", "gaming"),), 1000.0)])
+    kept = prune_overlaps(found, DIMS, {"rate": RATE}, sizes)
+    assert (("category", "gaming"), ("surface", "for_you")) in _scopes(kept)
+    assert len(prune_overlaps(found.drop(columns="p_value"), DIMS, {"rate": RATE}, sizes)) == 1  # by size of move

@@ -180,6 +180,16 @@ def test_effective_n_names_an_effective_count_over_the_same_slices(tmp_path):
     assert "'long_watchers' is not sliced by format" in message
     assert load_catalog()["new_creator_share"].effective_n == "effective_new_creators"
     assert not load_catalog()["effective_new_creators"].detect
+    assert {n for n, m in load_catalog().items() if m.effective_n == "effective_creators"} == {
+        "impressions",
+        "active_viewers",
+        "watch_hours",
+        "format_share",
+        "category_share",
+    }
+    gini = GOOD.replace("kind: ratio", "kind: gini\n    entity: creator_id").replace('    denominator: "1"\n', "")
+    message = error_of(tmp_path, gini + "    effective_n: effective_creators\n")
+    assert "'effective_n' is only for kinds ratio, share, count, sum and distinct_count" in message
 
 
 def test_single_metric_file(tmp_path):

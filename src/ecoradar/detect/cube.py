@@ -485,8 +485,10 @@ def prune_overlaps(
     they share no value). A playback bug in one app version otherwise fires in every category, format and tier.
     For shares the echo is in the siblings: when S's share of its parent falls, the other values of the entity in
     the same parent take it up in proportion to their shares. A is dropped when its deviation, less the echo, lies
-    inside its own band. Slices explain in order of their relative deviation (the source moves most, echoes are
-    diluted); a dropped one explains nothing. Other kinds (entropy, Gini, top shares) are not decomposable: kept.
+    inside its own band. Slices explain in order of significance, then of relative deviation: under that model an
+    echo, diluted by w <= n_S / n_parent, is always less significant than its source, while a small noisy slice
+    may overshoot the source's relative change. A dropped slice explains nothing. Other kinds (entropy, Gini, top
+    shares) are not decomposable: kept.
     """
     if len(found) < 2:
         return found
@@ -500,6 +502,7 @@ def prune_overlaps(
     with np.errstate(all="ignore"):
         rel = (obs - exp) / np.abs(exp)
     dev, low, high = obs - exp, f["lower"].to_numpy(dtype=float) - exp, f["upper"].to_numpy(dtype=float) - exp
+    pval = f["p_value"].to_numpy(dtype=float) if "p_value" in f.columns else np.zeros(len(f))
     drop = np.zeros(len(f), dtype=bool)
     kinds = f["metric"].map(lambda m: metrics[m].kind)
     eligible = (kinds.isin(FILTER_KINDS) | (kinds == "share")).to_numpy(dtype=bool)
@@ -537,7 +540,7 @@ def prune_overlaps(
         rest = dev[idx][None, :] - echo
         explains = (low[idx][None, :] <= rest) & (rest <= high[idx][None, :])  # NaN echo: False
         done = np.zeros(len(idx), dtype=bool)
-        for i in np.argsort(-np.abs(rel[idx]), kind="stable"):
+        for i in np.lexsort((-np.abs(rel[idx]), pval[idx])):
             if not drop[idx[i]]:
                 done[i] = True
                 drop[idx[explains[i] & ~done]] = True
