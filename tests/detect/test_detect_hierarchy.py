@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 
 from ecoradar.data.schema import DIMENSIONS
-from ecoradar.detect.cube import prune_hierarchy, prune_overlaps, slice_sizes
+from ecoradar.detect.cube import gate_hierarchy, prune_hierarchy, prune_overlaps, slice_sizes
 from ecoradar.metrics.model import Metric
 
 DIMS = list(DIMENSIONS)
@@ -206,3 +206,19 @@ def test_a_noisy_small_slice_overshooting_the_source_does_not_explain_it_away():
     kept = prune_overlaps(found, DIMS, {"rate": RATE}, sizes)
     assert (("category", "gaming"), ("surface", "for_you")) in _scopes(kept)
     assert len(prune_overlaps(found.drop(columns="p_value"), DIMS, {"rate": RATE}, sizes)) == 1  # by size of move
+
+
+def test_a_share_within_one_region_is_not_gated_by_its_platform_wide_parent():
+    # BR's photo share halves; the platform's photo share, BR being a tenth of it, hardly moves: for a share,
+    # {region: BR, format: photo} is BR's format mix, a one-dim slice; a count's two-dim slice still needs a parent
+    found = _fired(
+        [
+            ("fmt_share", {"region": "BR", "format": "photo"}, 0.10, 0.20, 1000.0),
+            ("views", {"region": "BR", "format": "photo"}, 50.0, 100.0, None),
+        ]
+    )
+    found["p_adj"] = 1e-9
+    metrics = {"fmt_share": SHARE, "views": VIEWS}
+    kept = gate_hierarchy(found, DIMS, gate_p=0.01, metrics=metrics)
+    assert kept["metric"].tolist() == ["fmt_share"]
+    assert gate_hierarchy(found, DIMS, gate_p=0.01).empty  # without knowing it is a share, both are gated

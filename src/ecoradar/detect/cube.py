@@ -119,7 +119,7 @@ def detect_cube(
         skipped["metric_not_in_cube"] += 1
     found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if gate_p is not None:
-        found = gate_hierarchy(found, dims, skipped, gate_p=gate_p)
+        found = gate_hierarchy(found, dims, skipped, gate_p=gate_p, metrics=metrics)
     depth = df[dims].notna().sum(axis=1)
     parents = df.loc[(depth < depth.max()) & (df["date"] >= pd.Timestamp(date_from)) & df["metric"].isin(metrics)]
     sizes = slice_sizes(parents, dims)
@@ -166,18 +166,28 @@ def finish_candidates(
 
 
 def gate_hierarchy(
-    found: pd.DataFrame, dims: list[str], skipped: Counter | None = None, *, gate_p: float = GATE_P
+    found: pd.DataFrame,
+    dims: list[str],
+    skipped: Counter | None = None,
+    *,
+    gate_p: float = GATE_P,
+    metrics: Mapping[str, Metric] | None = None,
 ) -> pd.DataFrame:
     """Drop candidates of two or more dims none of whose one-dim parents moved the same way with p_adj <= gate_p.
 
     Hierarchical gatekeeping (Yekutieli 2008): a deep slice is tested only under a parent that shows evidence. An
     issue big enough to matter moves the one-dim slice it lives in; organic churn in small cross-slices (cohorts
-    ageing, a few dominant creators) does not, and those were almost all the false alarms.
+    ageing, a few dominant creators) does not, and those were almost all the false alarms. A share's entity
+    dimension does not count (`metrics` tells which metrics are shares): {region: BR, format: photo} is BR's format
+    mix, a one-dim slice of the share, whose parent {format: photo} over every region would dilute BR's move.
     """
     if found.empty:
         return found
     f = found.reset_index(drop=True)
-    depth = f[dims].notna().sum(axis=1).to_numpy()
+    depth = f[dims].notna().sum(axis=1).to_numpy().copy()
+    for name, m in (metrics or {}).items():
+        if m.kind == "share" and m.entity in dims:
+            depth -= ((f["metric"] == name) & f[m.entity].notna()).to_numpy()
     up = np.where(f["observed"].to_numpy(dtype=float) >= f["expected"].to_numpy(dtype=float), "u", "d")
     stem = f["metric"].astype(str) + "|" + f["date"].astype(str) + "|" + up
     parent = (depth == 1) & (f["p_adj"].to_numpy(dtype=float) <= gate_p)

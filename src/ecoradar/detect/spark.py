@@ -239,7 +239,8 @@ def detect_cube_spark(
             skipped[reason] += int(n)
     skipped["metric_not_in_cube"] += len(set(judged) - set(stats["metric"]))
     skipped = Counter({k: v for k, v in skipped.items() if v})
-    found = gate_hierarchy(scored.loc[scored["_reason"].isna()].drop(columns=["_reason", "_count"]), dims, skipped)
+    candidates = scored.loc[scored["_reason"].isna()].drop(columns=["_reason", "_count"])
+    found = gate_hierarchy(candidates, dims, skipped, metrics=metrics)
     # the slices that can be two anomalies' common parent (every depth but the deepest): a few per metric and day
     depth = sum((F.col(d).isNotNull().cast("int") for d in dims), F.lit(0))
     sized = window.where(F.col("metric").isin(judged) & (F.col("date") >= date_from)).withColumn("_depth", depth)
