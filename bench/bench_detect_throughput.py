@@ -149,6 +149,8 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=10_000)
     parser.add_argument("--baseline-series", type=int, default=60)
     args = parser.parse_args()
+    if not 1 <= args.baseline_series <= args.series:
+        parser.error(f"--baseline-series must be between 1 and --series ({args.series}), got {args.baseline_series}")
 
     panel, truth = make_panel(args.series)
     rows = []
