@@ -67,8 +67,8 @@ def test_spark_detection_equals_detect_cube(spark, tiny_world, tmp_path):
 
     catalog = load_catalog()
     metrics = {name: catalog.get(name) for name in DETECT_METRICS}
-    # new_creator_upload_share counts its new creators as lumps (effective_n): their rows travel with it
-    computed = [*DETECT_METRICS, "effective_new_uploaders"]
+    # metrics with effective_n count creators as lumps: the rows of their effective_count metric travel with them
+    computed = [*DETECT_METRICS, "effective_new_uploaders", "effective_creators"]
     compute_cube(tiny_world, out=tmp_path / "cube", metrics=computed, dimensions=["region", "format", "tier"])
     events = pq.read_table(tiny_world / "events").to_pandas()
     # a looser alpha than the default gives enough anomalies for the comparison to mean something

@@ -475,7 +475,8 @@ def prune_hierarchy(found: pd.DataFrame, dims: list[str], metrics: Mapping[str, 
 
 
 def slice_sizes(rows: pd.DataFrame, dims: list[str]) -> pd.DataFrame:
-    """(key, size) of cube rows: the denominator, or the value where a metric has none; keyed as `_size_key`."""
+    """(key, size) of cube rows: the denominator, or the value where a metric has none; the key is
+    "metric|date|value of each dim" with "" for a dim the slice leaves open, as `prune_overlaps` looks parents up."""
     den = rows["denominator"] if "denominator" in rows.columns else pd.Series(np.nan, index=rows.index)
     size = den.where(den.notna(), rows["value"]).to_numpy(dtype=float, na_value=np.nan)
     dates = pd.to_datetime(rows["date"]).dt.date

@@ -243,7 +243,8 @@ def detect_cube_spark(
     found = gate_hierarchy(candidates, dims, skipped, metrics=metrics)
     # the slices that can be two anomalies' common parent (every depth but the deepest): a few per metric and day
     depth = sum((F.col(d).isNotNull().cast("int") for d in dims), F.lit(0))
-    sized = window.where(F.col("metric").isin(judged) & (F.col("date") >= date_from)).withColumn("_depth", depth)
+    own_rows = ~F.col("_lumps") & (F.col("date") >= date_from)  # not the effective_n rows travelling with them
+    sized = window.where(own_rows).withColumn("_depth", depth)
     deepest = sized.agg(F.max("_depth")).collect()[0][0] or 0
     parents = sized.where(F.col("_depth") < deepest).drop("_depth", "_lumps").toPandas()
     sizes = slice_sizes(parents, dims)
