@@ -124,3 +124,67 @@ def test_a_baseline_weeks_before_the_day_reads_both_spans():
     con.register("impressions", frame)
     found = creator_drivers(con, load_catalog()["impressions"], {"region": "JP"}, DAY + dt.timedelta(days=21), BASE)
     assert found.driven and found.change == pytest.approx(380)
+
+
+def _top_share_counts(rng: np.random.Generator, n: int = 300) -> dict[int, list[int]]:
+    """A heavy-tailed slice: a few creators with thousands of impressions a day, most with a handful."""
+    sizes = np.maximum(1, (2000 / np.arange(1, n + 1) ** 1.2)).astype(int)
+    return {c: list(rng.poisson(sizes[c], 8)) for c in range(n)}
+
+
+def test_one_creators_viral_day_moving_the_top_share_is_a_creator_event():
+    # top 1% of 300 creators = the 3 largest; a small creator's video goes viral and joins them
+    counts = _top_share_counts(np.random.default_rng(1))
+    counts[250] = counts[250][:7] + [6000]
+    found = _run(_impressions(counts), "top1pct_creator_share")
+    assert found.driven and found.creators[0][0] == 250 and found.share > 0.9 and found.change > 0
+
+
+def test_top_creators_boosted_across_the_slice_is_no_creator_event():
+    # ranking favours the top tenth of creators: putting the three largest back undoes the top 1% share's rise (they
+    # are the top 1%), but the top share of everybody else rose as much: a change of the slice, not of three creators
+    counts = _top_share_counts(np.random.default_rng(2))
+    for c in range(30):
+        counts[c] = counts[c][:7] + [int(counts[c][7] * 1.6)]
+    found = _run(_impressions(counts), "top1pct_creator_share")
+    assert found.change > 0 and found.share > 0.5
+    assert not found.driven and found.rest > 0.05
+
+
+def test_gini_split_by_leaving_out_the_few_movers():
+    # the largest creator leaves the slice (ages out of it): exposure becomes more equal, that creator's doing
+    counts = _top_share_counts(np.random.default_rng(3))
+    counts[0] = counts[0][:7] + [0]
+    found = _run(_impressions(counts), "creator_exposure_gini")
+    assert found.change < 0 and found.driven and found.creators[0][0] == 0
+    # every small creator loses half its impressions: more unequal, nobody's doing in particular
+    broad = _top_share_counts(np.random.default_rng(3))
+    for c in range(20, 300):
+        broad[c] = broad[c][:7] + [broad[c][7] // 2]
+    found = _run(_impressions(broad), "creator_exposure_gini")
+    assert found.change > 0 and not found.driven
+
+
+def _uploads(per_creator: dict[int, list[int]]) -> pd.DataFrame:
+    days = [*reversed(BASE), DAY]
+    rows = [
+        (pd.Timestamp(days[i]) + pd.Timedelta(hours=10), c * 1000 + i * 100 + k, c, "JP", "short_video", "food", 15000)
+        for c, counts in per_creator.items()
+        for i, n in enumerate(counts)
+        for k in range(n)
+    ]
+    return pd.DataFrame(rows, columns=["ts", "video_id", "creator_id", "region", "format", "category", "duration_ms"])
+
+
+def test_uploads_per_active_creator_split_by_leaving_out_the_few_movers():
+    con = duckdb.connect()
+    metric = load_catalog()["uploads_per_active_creator"]
+    prolific = {c: [2] * 8 for c in range(40)}
+    prolific[5] = [2] * 7 + [60]  # one creator's bulk upload
+    con.register("uploads", _uploads(prolific))
+    found = creator_drivers(con, metric, {"region": "JP"}, DAY, BASE)
+    assert found.driven and found.creators[0][0] == 5 and found.change == pytest.approx(58 / 40)
+    everyone = {c: [2] * 7 + [3] for c in range(40)}  # every creator uploads one more
+    con.register("uploads", _uploads(everyone))
+    found = creator_drivers(con, metric, {"region": "JP"}, DAY, BASE)
+    assert found.change == pytest.approx(1.0) and not found.driven

@@ -76,6 +76,14 @@ def test_weak_root_cause_keeps_the_parent_scope(store):  # noqa: F811
     assert [i["scope"] for i in all_issues(store)] == [JP]
 
 
+def test_a_root_cause_that_moved_the_other_way_keeps_the_parent_scope(store):  # noqa: F811
+    # the explanation pooled days on which JP x photo rose; the anomaly's own day is a fall in JP
+    ingest(store, D0, [anomaly(JP)], [explained(JP, JP_PHOTO, contribution=12.3, observed=0.2, expected=0.09)])
+    [issue] = all_issues(store)
+    assert issue["scope"] == JP and issue["direction"] == "down" and issue["title"].startswith("Photo share")
+    assert "down" in issue["title"]
+
+
 def test_a_few_creators_change_opens_no_issue_but_an_open_issue_goes_on(store):  # noqa: F811
     def by(driven, date):
         drivers = CreatorDrivers(share=0.9, held=0.1, rest=0.0, creators=[(7, 0.9)], change=400.0, driven=driven)

@@ -5,7 +5,9 @@ creator leaving the "new" cohort can move a slice's metric as much as a broken r
 is a creator event, not an ecosystem issue, and only the raw rows can tell them apart: the cube has no creator
 dimension. This module reads the metric's source rows for the slice (through the metric compiler's own source
 query, so derived columns such as tier and creator_age mean the same as in the cube) and splits the change of
-the metric's numerator by creator.
+the metric's numerator by creator. Metrics computed from per-creator totals that do not add up (a top share, a
+Gini, uploads per active creator) are split by a counterfactual instead: the metric recomputed with the few
+creators who moved most put back at their baseline.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from ecoradar.metrics.sources import columns_of
 #: Metric kinds whose numerator is a sum over rows, so that a change splits exactly into per-creator parts, and
 #: distinct counts (of viewers, say), which split approximately (one viewer may watch several creators).
 SPLIT_KINDS = ("count", "sum", "ratio", "share", "distinct_count")
+#: Metric kinds computed from per-creator totals (entity creator_id) that do not add up by creator: split by the
+#: leave-out counterfactual.
+CONCENTRATION_KINDS = ("top_share", "gini")
 #: Creators counted as "a few".
 TOP_CREATORS = 3
 #: Fewer creators than this in the slice and there is no verdict: a few creators are all there is.
@@ -49,20 +54,23 @@ def creator_drivers(
     """Split the change of `metric`'s numerator in `scope` on `date` (vs the mean of `baseline` days) by creator.
 
     Each creator's part is its numerator on the day minus its baseline mean (for rates, scaled by the slice's
-    traffic change, so a slice that simply grew is no creator's doing). None when the metric's numerator is not a
-    row sum, its table has no creator, the slice has fewer than MIN_CREATORS creators, or nothing moved.
+    traffic change, so a slice that simply grew is no creator's doing). A top share, a Gini over creators or a
+    ratio over distinct creators is split by `_leave_out`. None when the metric's numerator is not a row sum, its
+    table has no creator, the slice has fewer than MIN_CREATORS creators, or nothing moved.
 
     Raises:
         duckdb.Error: the raw tables cannot be read.
     """
     table = metric.table
-    if metric.kind not in SPLIT_KINDS or "creator_id" not in columns_of(table) or not baseline:
+    per_creator = _per_creator_kind(metric)
+    if (metric.kind not in SPLIT_KINDS and not per_creator) or "creator_id" not in columns_of(table) or not baseline:
         return None
     if metric.kind == "distinct_count" and metric.numerator == "creator_id":  # one per creator: nothing to split
         return None
     compiler = get_compiler("duckdb")
-    num = exp.Literal.number(1) if metric.kind in ("count", "share") else _parse(metric.numerator)
-    den = _parse(metric.denominator) if metric.kind == "ratio" and metric.denominator else exp.Literal.number(1)
+    counted = metric.kind in ("count", "share") or (per_creator and not metric.numerator)
+    num = exp.Literal.number(1) if counted else _parse(metric.numerator)
+    den = _parse(metric.denominator) if metric.kind == "ratio" and not per_creator else exp.Literal.number(1)
     where = _parse(metric.filter) if metric.filter else None
     trees = [t for t in (num, den, where) if t is not None]
     if any(t.find(exp.AggFunc) for t in trees):  # a numerator that aggregates itself does not split by row
@@ -96,6 +104,8 @@ def creator_drivers(
     rows = con.execute(compiler.sql(query)).df()
     if rows.empty:
         return None
+    if per_creator:
+        return _leave_out(rows, metric, date, len(baseline))
     today = rows["_day"].dt.date == date
     now = rows.loc[today].groupby("creator_id")[["num", "den"]].sum()
     base = rows.loc[~today].groupby("creator_id")[["num", "den"]].sum() / len(baseline)
@@ -135,6 +145,87 @@ def creator_drivers(
             and moving[order[0]] >= MIN_PART
         ),
     )
+
+
+def _per_creator_kind(metric: Metric) -> bool:
+    """Whether `metric` is a function of per-creator totals that does not add up by creator: a top share or Gini
+    over creators, or a ratio whose denominator counts distinct creators (uploads per active creator)."""
+    if metric.kind in CONCENTRATION_KINDS:
+        return metric.entity == "creator_id"
+    if metric.kind != "ratio" or not metric.denominator:
+        return False
+    den = _parse(metric.denominator)
+    inner = den.this if isinstance(den, exp.Count) else None
+    return (
+        isinstance(inner, exp.Distinct)
+        and len(inner.expressions) == 1
+        and isinstance(inner.expressions[0], exp.Column)
+        and inner.expressions[0].name == "creator_id"
+        and metric.denominator_table is None
+    )
+
+
+def _value(metric: Metric, x: np.ndarray) -> float:
+    """The metric over one day's per-creator totals (creators without any are not in the slice that day)."""
+    x = np.sort(x[x > 0])[::-1]
+    n, total = len(x), float(x.sum())
+    if n == 0 or total <= 0:
+        return float("nan")
+    if metric.kind == "top_share":
+        return float(x[: max(int(np.floor(metric.top_fraction * n + 1e-9)), 1)].sum() / total)
+    if metric.kind == "gini":  # ascending position i of n: 2 sum(i x_i) / (n sum x) - (n + 1) / n
+        position = np.arange(n, 0, -1)
+        return float(2 * (position * x).sum() / (n * total) - (n + 1) / n)
+    return total / n  # a ratio over distinct creators
+
+
+def _leave_out(rows, metric: Metric, date: dt.date, n_baseline: int) -> CreatorDrivers | None:
+    """The counterfactual split: the metric on the day against the same with the TOP_CREATORS creators who moved
+    most put back at their baseline mean (scaled as the other creators moved).
+
+    `share` is the part of the change from the baseline days' mean metric (the mean of each day's value: the union
+    of creators over several days is more unequal than any one day) that putting them back undoes; `rest` is the
+    change of the metric over the other creators alone, relative to the baseline: a ranking change that favours
+    the top tenth moves the top share of everybody else too, one viral video does not.
+    """
+    wide = rows.pivot_table(index="creator_id", columns="_day", values="num", aggfunc="sum", fill_value=0.0)
+    days = [d.date() if hasattr(d, "date") else d for d in wide.columns]
+    today = np.array([d == date for d in days])
+    if not today.any() or today.all() or len(wide) < MIN_CREATORS:
+        return None
+    x = wide.to_numpy(float)
+    now, before = x[:, today][:, 0], x[:, ~today]
+    base = before.sum(axis=1) / n_baseline
+    observed, expected = _value(metric, now), _mean_value(metric, before)
+    change = observed - expected
+    if not np.isfinite(change) or change == 0 or base.sum() <= 0:
+        return None
+    order = np.argsort(-np.abs(now - base))[:TOP_CREATORS]
+    rest = np.ones(len(now), dtype=bool)
+    rest[order] = False
+    scale = now[rest].sum() / base[rest].sum() if base[rest].sum() > 0 else 1.0
+    alternative = now.copy()
+    alternative[order] = base[order] * scale
+    undone = observed - _value(metric, alternative)
+    share = float(np.clip(undone / change, 0.0, 1.0)) if np.isfinite(undone) else 0.0
+    rest_change = _value(metric, now[rest]) - _mean_value(metric, before[rest])
+    rest_relative = rest_change / abs(expected) if expected and np.isfinite(rest_change) else np.inf
+    moved = np.abs(now - base)[order]
+    ids = wide.index.to_numpy()
+    return CreatorDrivers(
+        share=share,
+        held=float(base[order].sum() / base.sum()),
+        rest=float(rest_relative),
+        creators=[(int(ids[i]), share * float(m / moved.sum())) for i, m in zip(order, moved, strict=True) if m > 0],
+        change=float(change),
+        driven=bool(share >= DRIVEN_SHARE and abs(rest_change) < REST_SHARE * abs(change) and moved[0] >= MIN_PART),
+    )
+
+
+def _mean_value(metric: Metric, days: np.ndarray) -> float:
+    """The mean over days (columns) of the metric's daily value."""
+    values = np.array([_value(metric, days[:, j]) for j in range(days.shape[1])])
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
 def _total(expression: exp.Expression, *, distinct: bool) -> exp.Expression:

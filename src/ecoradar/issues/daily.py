@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ecoradar.detect.cube import ROLLOUT_DIMS
 from ecoradar.detect.records import Anomaly
 from ecoradar.errors import unknown
-from ecoradar.explain.records import CreatorDrivers, Explanation
+from ecoradar.explain.records import CreatorDrivers, Explanation, RootCause
 from ecoradar.issues import service, triage
 from ecoradar.issues.fingerprint import DEFAULT_CONFIG, Fingerprint, fingerprint, get_config, overlaps, refines
 from ecoradar.issues.lifecycle import IssueStatus, IssueSubStatus
@@ -114,6 +114,14 @@ def _into_rollout(child: Mapping[str, str], parent: Mapping[str, str], metric: M
     return any(d in child and d not in parent for d in ROLLOUT_DIMS)
 
 
+def _against(cause: RootCause, anomaly: Anomaly) -> bool:
+    """Whether a root cause moved the other way than the anomaly (its explanation pooled days on which the slice
+    went up while the anomaly's own day went down): the issue would read "up 121%" in a slice that fell."""
+    if cause.observed is None or cause.expected is None or cause.observed == cause.expected:
+        return False
+    return (cause.observed > cause.expected) != (anomaly.direction == "up")
+
+
 def _member(anomaly: Anomaly, explanation: Explanation | None, totals, metric, dominant: float) -> Member:
     exposure = triage.exposure_of(anomaly, totals, metric)
     observed, expected, deviation = anomaly.observed, anomaly.expected, anomaly.relative_deviation
@@ -125,6 +133,7 @@ def _member(anomaly: Anomaly, explanation: Explanation | None, totals, metric, d
         and top.contribution >= dominant
         and refines(top.scope, anomaly.scope)
         and not _into_rollout(top.scope, anomaly.scope, metric)
+        and not _against(top, anomaly)
     ):
         scope = dict(top.scope)
         impact = triage.impact_of(exposure, deviation) * top.contribution
