@@ -214,6 +214,27 @@ def test_top_share_noise_is_its_few_creators_swings():
     assert {tuple(a.scope.items()) for a in res.anomalies} == {(("region", "JP"),)}
 
 
+def test_a_top_share_in_an_app_versions_slice_follows_its_rollout():
+    # a new version's audience grows, and with it the share its top creators take: a rollout, not a finding; JP's jump
+    # is found, and the version slice is counted as skipped
+    top = LIKE_RATE.model_copy(
+        update={"name": "top_share", "kind": "top_share", "numerator": None, "dimensions": ["region", "app_version"]}
+    )
+    dates = [START + dt.timedelta(days=d) for d in range(DAY + 1)]
+    rng = np.random.default_rng(4)
+    rows = []
+    for region, version in ((None, None), ("US", None), ("JP", None), ("BR", None), (None, "34.3.0")):
+        value = np.clip(0.3 + 0.005 * rng.standard_normal(len(dates)), 0, 1)
+        if region == "JP" or version:
+            value[DAY - 2 :] += 0.25
+        den = np.full(len(dates), 50_000.0)
+        frame = {"metric": "top_share", "date": dates, "region": region, "app_version": version, "format": None}
+        rows.append(pd.DataFrame({**frame, "numerator": value * den, "denominator": den, "value": value}))
+    res = _run(pd.concat(rows, ignore_index=True), {"top_share": top})
+    assert {tuple(a.scope.items()) for a in res.anomalies} == {(("region", "JP"),)}
+    assert res.skipped["rollout_slice"] == 10
+
+
 def test_a_share_is_never_expected_outside_0_and_1():
     # a rate that fell to exactly 0 (its one creator left the slice) and comes back: the band around 0 must not
     # reach below it

@@ -130,3 +130,25 @@ def test_sparse_counts_are_judged_with_their_denominators(cause):
     rows, day = cube(rate_causes=[cause], change_days=3, views_scale=0.002, poisson=True, seed=11)
     ex = explain(rows, METRIC, date=day, change_start=day - dt.timedelta(days=2))
     assert ex.root_causes[0].scope == cause
+
+
+def _versioned(causes: list[dict[str, str]]):
+    """The report-rate cube with `os` read as an app version (ios: 34.2.0, android: 34.3.0)."""
+    rows, day = cube(rate_causes=causes, rate_factor=1.5)
+    rows = rows.assign(app_version=rows["os"].map({"ios": "34.2.0", "android": "34.3.0"}), os=None)
+    rows["app_version"] = rows["app_version"].astype(object).where(rows["app_version"].notna(), None)
+    return rows, day, METRIC.model_copy(update={"dimensions": ["region", "format", "app_version"]})
+
+
+def test_a_concentration_is_not_blamed_on_an_app_versions_adoption():
+    # a new app version's top 1% share rises with its audience (adoption, as a rollout grows): no cause. A rate in the
+    # version's slice is one (a client bug).
+    version = {"app_version": "34.3.0", "format": "live"}
+    rows, day, rate = _versioned([{"os": "android", "format": "live"}])
+    assert [rc.scope for rc in explain(rows, rate, date=day).root_causes] == [version]
+    share = rate.model_copy(update={"name": "top1pct_creator_share", "kind": "top_share", "entity": "creator_id"})
+    causes = explain(rows.assign(metric=share.name), share, date=day).root_causes
+    assert all("app_version" not in rc.scope for rc in causes)
+    rows, day, rate = _versioned([{"os": "android", "format": "live"}, {"region": "JP"}])
+    causes = explain(rows.assign(metric=share.name), share, date=day).root_causes
+    assert causes[0].scope == {"region": "JP"} and all("app_version" not in rc.scope for rc in causes)

@@ -297,7 +297,8 @@ def detect_metric(
     # a top share's numerator is a few creators: their swings are its noise, not outliers to look past
     options = {"seasonal": growth, "level_shift": growth, "ratio": {"clustered": metric.kind == "top_share"}}
     detectors: list[Detector] = [get_detector(n)(**options.get(n, {})) for n in names]
-    # counts in app/model version slices follow adoption curves (rollouts), not issues: only rates are judged there
+    # counts, concentrations and the like in app/model version slices follow adoption curves (rollouts), not issues:
+    # only rates and shares are judged there
     root = np.flatnonzero(slice_keys.isna().all(axis=1).to_numpy())
     if not len(root):
         root_total = np.full(n_days, np.nan)
@@ -306,7 +307,7 @@ def detect_metric(
     else:
         root_total = den[root[0]]
     in_rollout = slice_keys[[d for d in ROLLOUT_DIMS if d in dims]].notna().any(axis=1).to_numpy()
-    rollout = in_rollout & (not metric.is_ratio)
+    rollout = in_rollout & metric.follows_adoption
 
     parts = []
     first_day = (pd.Timestamp(date_from) - days[0]).days

@@ -28,7 +28,7 @@ from ecoradar.metrics.sources import columns_of
 SPLIT_KINDS = ("count", "sum", "ratio", "share", "distinct_count")
 #: Metric kinds computed from per-creator totals (entity creator_id) that do not add up by creator: split by the
 #: leave-out counterfactual.
-CONCENTRATION_KINDS = ("top_share", "gini")
+LEAVE_OUT_KINDS = ("top_share", "gini")
 #: Creators counted as "a few".
 TOP_CREATORS = 3
 #: Fewer creators than this in the slice and there is no verdict: a few creators are all there is.
@@ -150,7 +150,7 @@ def creator_drivers(
 def _per_creator_kind(metric: Metric) -> bool:
     """Whether `metric` is a function of per-creator totals that does not add up by creator: a top share or Gini
     over creators, or a ratio whose denominator counts distinct creators (uploads per active creator)."""
-    if metric.kind in CONCENTRATION_KINDS:
+    if metric.kind in LEAVE_OUT_KINDS:
         return metric.entity == "creator_id"
     if metric.kind != "ratio" or not metric.denominator:
         return False

@@ -10,11 +10,12 @@ import pyarrow as pa
 import scipy.optimize
 
 from ecoradar.data.schema import DIMENSIONS
+from ecoradar.detect.cube import ROLLOUT_DIMS
 from ecoradar.errors import InputError, unknown
 from ecoradar.explain.events import parse_scope, related_events
 from ecoradar.explain.mixrate import mix_rate_split, segment_parts
 from ecoradar.explain.records import Explanation, MixRateSplit, RootCause
-from ecoradar.metrics.model import Metric
+from ecoradar.metrics.model import CONCENTRATION_KINDS, Metric
 
 #: A further root cause must beat its succinctness price by this much (in squared noise units, ~ 3 sigma).
 EXTRA_SCORE = 9.0
@@ -347,6 +348,8 @@ def _scan(
     price[hit] = 2 * np.log(max(int(index.isin(list(named)).sum()), 1))
     r_real, r_pred, r_var = real.copy(), predict.copy(), var.copy()
     alive = (depth == 0) | metric.is_additive | (leaves["seen"].to_numpy(float) >= MIN_BASELINE_DAYS)
+    if metric.kind in CONCENTRATION_KINDS:  # a version's concentration follows its adoption (as in detection)
+        alive &= ~(vals[:, [i for i, d in enumerate(free) if d in ROLLOUT_DIMS]] != ALL).any(axis=1)
     if not metric.is_ratio and not metric.is_additive and leaves["den"].gt(0).any():
         alive &= (depth == 0) | (leaves["den"].to_numpy(float) >= metric.min_denominator * days)
     chosen: list[int] = []

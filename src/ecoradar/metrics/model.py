@@ -148,6 +148,13 @@ class Metric(BaseModel):
         return self.kind in ("ratio", "share", "top_share")
 
     @property
+    def follows_adoption(self) -> bool:
+        """Whether the value moves with a slice's size and make-up, so that in an app or model version's slices it
+        follows the version's adoption curve rather than any issue: everything but rates and shares of counts (a new
+        version's top 1% creator share rises as its audience grows, a like rate does not)."""
+        return self.kind not in ("ratio", "share")
+
+    @property
     def is_additive(self) -> bool:
         """Whether slice values add up to their parent's (counts and sums)."""
         return self.kind in ("count", "sum")
