@@ -100,7 +100,7 @@ class Ripple(Localizer):
         max_elements: int = 12,
         penalty: float = 12.0,
         per_candidate: float = 2.0,
-        min_shift: float = 2.0,
+        min_shift: float = 1.0,
         widen_z: float = 3.0,
         widen_share: float = 0.3,
         tail_guard: bool = True,
@@ -149,7 +149,14 @@ class Ripple(Localizer):
             sd = np.ones_like(f)  # leaves without data never enter a loss
             sd[live], rel_noise = noise_scale(v[live], f[live])
         if cube.counts and cube.noise is None:
-            sd = np.sqrt(sd**2 + np.maximum(np.abs(f), 1.0))
+            # counts scatter by Poisson noise on top of what was measured; min_shift guards against correlated
+            # forecast error, which Poisson noise is not (it averages out over an element's leaves), so the typical
+            # relative noise is the measured spread less its Poisson part
+            size = np.abs(f)
+            big = live & (size >= np.median(size[live])) & (f != 0)
+            excess = np.sqrt(np.maximum(sd[big] ** 2 - size[big], 0.0)) / size[big]
+            rel_noise = float(np.median(excess)) if big.any() else 0.0
+            sd = np.sqrt(sd**2 + np.maximum(size, 1.0))
         return live, sd, rel_noise
 
     def whole(self, cube: LeafCube) -> float:
