@@ -142,6 +142,22 @@ def test_level_shift_a_small_sustained_move_is_no_shift():
         assert (last > 1e-8).all() if quiet else (last < 1e-6).all()
 
 
+def test_level_shift_weeks_after_a_step_is_quiet_and_a_steady_trend_still_followed():
+    # uploads fall by 30% in every slice (and so in the total, row 0) and stay there: 20 days on, a 28-day
+    # reference holding the step must not read it as a decline carried forward, nor lend it to every slice as the
+    # total's growth (that called the new level a rise of 50%)
+    rng = np.random.default_rng(7)
+    level = rng.uniform(2_000, 6_000, size=(40, 1)) * np.r_[np.ones(20), np.full(28, 0.7)]
+    level[0] = level[1:].sum(axis=0)
+    panel = rng.poisson(level).astype(float)
+    s = get_detector("level_shift")(period=1, shared_growth=True).fit_score(panel[:, 12:40], panel[:, 40:])
+    assert (s.p_value > 1e-4).all()
+    # a steady decline is a slope: the next week on the line is no shift
+    line = 14_500.0 - 80.0 * np.arange(95) + rng.normal(0, 150, (100, 95))
+    s = get_detector("level_shift")(period=1).fit_score(line[:, :85], line[:, 85:])
+    assert (s.p_value > 1e-4).all()
+
+
 def test_trend_finds_a_new_drift_within_margin():
     x, truth = gen.trend(120, at=90, slope=0.8, noise_std=0.5, seed=2)
     s = get_detector("trend")().fit_score(x[None, :90], x[None, 90:])

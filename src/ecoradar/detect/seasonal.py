@@ -84,10 +84,18 @@ def robust_slope(windows: np.ndarray, scale: np.ndarray, level: np.ndarray | Non
     m3 = nanmedian(windows[..., w - third :], axis=-1)
     gap = (w - third) / 2.0  # distance between the centres of neighbouring thirds
     s1, s2 = (m2 - m1) / gap, (m3 - m2) / gap
-    step_se = np.asarray(scale)[(...,) + (None,) * (s1.ndim - np.ndim(scale))] * np.sqrt(np.pi / third) / gap
+    sd = np.asarray(scale)[(...,) + (None,) * (s1.ndim - np.ndim(scale))]
+    step_se = sd * np.sqrt(np.pi / third) / gap
     agree = np.sign(s1) == np.sign(s2)
     slope = np.where(agree, np.sign(s1) * np.minimum(np.abs(s1), np.abs(s2)), 0.0)
     clear = agree & (np.minimum(np.abs(s1), np.abs(s2)) >= 2.0 * step_se)
+    # a step in the middle third also puts its median half-way: a line spreads that third's points evenly (a MAD of
+    # a quarter of its rise), a step splits them in two (a MAD of half the step), so a middle third spread much wider
+    # than noise and the line together is a step, not a trend (weeks after a shift, carrying the step forward as a
+    # slope would call the new level a shift the other way)
+    if clear.any():  # (only where the steps are clear: the check costs two medians per window)
+        sd_b = np.broadcast_to(sd, clear.shape)
+        clear[clear] = _line_like(windows[clear], sd_b[clear], slope[clear], third)
     shared = 0.0
     if level is not None and windows.shape[0] >= MIN_PANEL:
         # the relative growth of the panel's largest series (its total, when the panel holds the root slice)
@@ -95,8 +103,17 @@ def robust_slope(windows: np.ndarray, scale: np.ndarray, level: np.ndarray | Non
         top = np.expand_dims(size.argmax(axis=0), 0)
         with np.errstate(all="ignore"):
             growth = np.take_along_axis((s1 + s2) / 2.0, top, axis=0) / np.take_along_axis(size, top, axis=0)
+        # only a total whose own growth is clear lends it (a step in the total is no growth of its slices)
+        growth = np.where(np.take_along_axis(clear, top, axis=0), growth, 0.0)
         shared = np.nan_to_num(growth) * size
     return np.nan_to_num(np.where(clear, slope, shared))
+
+
+def _line_like(windows: np.ndarray, sd: np.ndarray, slope: np.ndarray, third: int) -> np.ndarray:
+    """Whether each window's middle third spreads no wider than noise and its slope make it (see `robust_slope`)."""
+    middle = windows[..., third : windows.shape[-1] - third]
+    line = np.hypot(sd, MAD_TO_SD * np.abs(slope) * middle.shape[-1] / 4.0)
+    return ~(robust_scale(middle) > 2.0 * line)
 
 
 def phase_of(start: int, n: int, period: int) -> np.ndarray:
