@@ -214,11 +214,18 @@ def test_top_share_noise_is_its_few_creators_swings():
     assert {tuple(a.scope.items()) for a in res.anomalies} == {(("region", "JP"),)}
 
 
-def test_a_top_share_in_an_app_versions_slice_follows_its_rollout():
-    # a new version's audience grows, and with it the share its top creators take: a rollout, not a finding; JP's jump
-    # is found, and the version slice is counted as skipped
+@pytest.mark.parametrize("kind", ["top_share", "share"])
+def test_a_share_in_an_app_versions_slice_follows_its_rollout(kind):
+    # a new version's audience grows, and with it the share its top creators take; an old version's category mix is
+    # its last holdouts' tastes: a rollout, not a finding; JP's jump is found, and the version slice is skipped
     top = LIKE_RATE.model_copy(
-        update={"name": "top_share", "kind": "top_share", "numerator": None, "dimensions": ["region", "app_version"]}
+        update={
+            "name": "top_share",
+            "kind": kind,
+            "numerator": None,
+            "entity": "creator_id" if kind == "top_share" else "category",
+            "dimensions": ["region", "app_version"],
+        }
     )
     dates = [START + dt.timedelta(days=d) for d in range(DAY + 1)]
     rng = np.random.default_rng(4)

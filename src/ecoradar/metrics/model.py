@@ -150,9 +150,10 @@ class Metric(BaseModel):
     @property
     def follows_adoption(self) -> bool:
         """Whether the value moves with a slice's size and make-up, so that in an app or model version's slices it
-        follows the version's adoption curve rather than any issue: everything but rates and shares of counts (a new
-        version's top 1% creator share rises as its audience grows, a like rate does not)."""
-        return self.kind not in ("ratio", "share")
+        follows the version's adoption curve rather than any issue: everything but rates (a new version's top 1%
+        creator share rises as its audience grows; an old version's category mix is its last hundred holdouts'
+        tastes; its like rate is still a like rate)."""
+        return self.kind != "ratio"
 
     @property
     def is_additive(self) -> bool:
