@@ -297,8 +297,8 @@ def detect_metric(
     # a top share's numerator is a few creators: their swings are its noise, not outliers to look past
     options = {"seasonal": growth, "level_shift": growth, "ratio": {"clustered": metric.kind == "top_share"}}
     detectors: list[Detector] = [get_detector(n)(**options.get(n, {})) for n in names]
-    # counts, concentrations and the like in app/model version slices follow adoption curves (rollouts), not issues:
-    # only rates and shares are judged there
+    # counts, shares, concentrations and the like in app/model version slices follow adoption curves (rollouts), not
+    # issues: only rates are judged there
     root = np.flatnonzero(slice_keys.isna().all(axis=1).to_numpy())
     if not len(root):
         root_total = np.full(n_days, np.nan)
