@@ -137,11 +137,11 @@ class Ripple(Localizer):
         live = (v != 0) | (f != 0)
         if not live.any():
             return live, np.ones_like(f), 0.0
+        size = np.abs(f)
+        big = live & (size >= np.median(size[live])) & (f != 0)  # the sizeable leaves that set the typical noise
         if cube.noise is not None:
             positive = cube.noise[live & (cube.noise > 0)]
             sd = np.maximum(cube.noise, np.quantile(positive, 0.1) if positive.size else 1e-9)
-            size = np.abs(f)
-            big = live & (size >= np.median(size[live])) & (f != 0)
             rel_noise = float(np.median(sd[big] / size[big])) if big.any() else 0.0
         elif live.all():
             sd, rel_noise = noise_scale(v, f)
@@ -152,8 +152,6 @@ class Ripple(Localizer):
             # counts scatter by Poisson noise on top of what was measured; min_shift guards against correlated
             # forecast error, which Poisson noise is not (it averages out over an element's leaves), so the typical
             # relative noise is the measured spread less its Poisson part
-            size = np.abs(f)
-            big = live & (size >= np.median(size[live])) & (f != 0)
             excess = np.sqrt(np.maximum(sd[big] ** 2 - size[big], 0.0)) / size[big]
             rel_noise = float(np.median(excess)) if big.any() else 0.0
             sd = np.sqrt(sd**2 + np.maximum(size, 1.0))
